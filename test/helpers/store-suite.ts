@@ -1,0 +1,259 @@
+// The conformance suite every Store backend passes (fs, http, s3, wrappers), in the
+// manner of restic's internal/backend/test/suite.go. Usage, in a test file:
+//
+//   import test from 'ava';
+//   import { storeConformance } from '../helpers/store-suite.js';
+//   storeConformance(test, 'fs', async () => {
+//     const dir = await mkdtemp(join(tmpdir(), 'megafs-'));
+//     const store = await FsStore.open(dir);
+//     return { store, restart: async () => { await store.close(); return FsStore.open(dir); },
+//              cleanup: () => rm(dir, { recursive: true, force: true }) };
+//   });
+//
+// `open` is called once per test and must return an EMPTY store (a fresh dir, account or
+// prefix). `restart` (optional) stops and restarts the backend and returns the store to use
+// from then on (it may be the same object); without it the restart tests only check the
+// data on the same store. `cleanup` is always called, also when the test fails.
+import { createHash, randomBytes } from 'node:crypto';
+import type { ExecutionContext, TestFn } from 'ava';
+import type { ObjectId, Store } from '../../src/store/store.js';
+
+export interface StoreFixture {
+  store: Store;
+  restart?: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+}
+
+export type OpenStore = () => Promise<StoreFixture>;
+
+export interface TestObject {
+  id: ObjectId;
+  body: Uint8Array;
+}
+
+/** SHA-256 hex of `body`: the id a store expects for it. */
+export function objectId(body: Uint8Array): ObjectId {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** A random object of `size` bytes with its id. */
+export function randomObject(size: number): TestObject {
+  const body = new Uint8Array(randomBytes(size));
+  return { id: objectId(body), body };
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    return (e as { code?: string }).code ?? `uncoded ${String(e)}`;
+  }
+}
+
+async function listAll(store: Store): Promise<Set<ObjectId>> {
+  const ids = new Set<ObjectId>();
+  for await (const id of store.list()) ids.add(id);
+  return ids;
+}
+
+type Body = (t: ExecutionContext, fx: StoreFixture) => Promise<void>;
+
+/** Register every conformance test for one backend under `name`. */
+export function storeConformance(test: TestFn, name: string, open: OpenStore): void {
+  const def = (title: string, body: Body): void => {
+    test(`${name} conformance: ${title}`, async (t) => {
+      const fx = await open();
+      try {
+        await body(t, fx);
+      } finally {
+        await fx.store.close().catch(() => undefined);
+        await fx.cleanup();
+      }
+    });
+  };
+
+  def('put, get, has, idempotent put', async (t, { store }) => {
+    const a = randomObject(1000);
+    t.false(await store.has(a.id));
+    await store.put(a.id, a.body);
+    await store.put(a.id, a.body); // idempotent
+    t.true(await store.has(a.id));
+    t.true(same(await store.get(a.id), a.body));
+    const empty = randomObject(0);
+    await store.put(empty.id, empty.body);
+    t.is((await store.get(empty.id)).length, 0);
+  });
+
+  def('range get', async (t, { store }) => {
+    const a = randomObject(70_000);
+    await store.put(a.id, a.body);
+    t.true(same(await store.get(a.id, { offset: 0, length: 10 }), a.body.subarray(0, 10)));
+    t.true(same(await store.get(a.id, { offset: 65_537, length: 1000 }), a.body.subarray(65_537, 66_537)));
+    // A range running past the end is cut short at the end of the object.
+    t.true(same(await store.get(a.id, { offset: 69_990, length: 100 }), a.body.subarray(69_990)));
+  });
+
+  def('missing object: E_NOT_FOUND, delete succeeds', async (t, { store }) => {
+    const a = randomObject(10);
+    t.is(await codeOf(store.get(a.id)), 'E_NOT_FOUND');
+    t.is(await codeOf(store.get(a.id, { offset: 0, length: 5 })), 'E_NOT_FOUND');
+    t.false(await store.has(a.id));
+    await store.delete(a.id);
+  });
+
+  def('delete and list', async (t, { store }) => {
+    const objs = Array.from({ length: 25 }, (_, i) => randomObject(100 + i));
+    for (const o of objs) await store.put(o.id, o.body);
+    t.deepEqual(await listAll(store), new Set(objs.map((o) => o.id)));
+    for (const o of objs.slice(0, 10)) await store.delete(o.id);
+    t.deepEqual(await listAll(store), new Set(objs.slice(10).map((o) => o.id)));
+    t.is(await codeOf(store.get(objs[0].id)), 'E_NOT_FOUND');
+    t.false(await store.has(objs[0].id));
+    t.true(same(await store.get(objs[20].id), objs[20].body));
+  });
+
+  def('body that does not match its id is refused, nothing stored', async (t, { store }) => {
+    const a = randomObject(500);
+    const b = randomObject(500);
+    t.is(await codeOf(store.put(a.id, b.body)), 'E_HASH_MISMATCH');
+    t.false(await store.has(a.id));
+    t.is(await codeOf(store.get(a.id)), 'E_NOT_FOUND');
+    t.deepEqual(await listAll(store), new Set());
+  });
+
+  def('malformed ids are refused with E_BAD_ID', async (t, { store }) => {
+    const body = new Uint8Array([1, 2, 3]);
+    for (const bad of ['../../etc/passwd', 'A'.repeat(64), 'ab', `${objectId(body)}/x`, '']) {
+      t.is(await codeOf(store.put(bad, body)), 'E_BAD_ID', bad);
+      t.is(await codeOf(store.get(bad)), 'E_BAD_ID', bad);
+    }
+  });
+
+  def('concurrent writers', async (t, { store }) => {
+    const objs = Array.from({ length: 32 }, () => randomObject(20_000));
+    const shared = randomObject(50_000);
+    await Promise.all([
+      ...objs.map((o) => store.put(o.id, o.body)),
+      ...Array.from({ length: 8 }, () => store.put(shared.id, shared.body)),
+    ]);
+    const got = await Promise.all([...objs, shared].map((o) => store.get(o.id)));
+    got.forEach((g, i) => t.true(same(g, [...objs, shared][i].body)));
+    t.is((await listAll(store)).size, 33);
+  });
+
+  def('root: absent, create, compare-and-swap', async (t, { store }) => {
+    t.is(await store.getRoot(), null);
+    const r1 = await store.casRoot(null, new Uint8Array([1]));
+    if (!r1.ok) return t.fail('first casRoot(null) lost');
+    const lost = await store.casRoot(null, new Uint8Array([2]));
+    t.false(lost.ok);
+    if (!lost.ok) t.deepEqual(lost.current?.bytes && [...lost.current.bytes], [1]);
+    const cur = await store.getRoot();
+    t.deepEqual(cur && [...cur.bytes], [1]);
+    t.is(cur?.etag, r1.etag);
+    const r2 = await store.casRoot(r1.etag, new Uint8Array([3, 3]));
+    if (!r2.ok) return t.fail('casRoot with the current etag lost');
+    t.not(r2.etag, r1.etag);
+    const stale = await store.casRoot(r1.etag, new Uint8Array([4]));
+    t.false(stale.ok);
+    if (!stale.ok) t.deepEqual(stale.current && [...stale.current.bytes], [3, 3]);
+    // Writing the same bytes again still changes the version.
+    const r3 = await store.casRoot(r2.etag, new Uint8Array([3, 3]));
+    if (!r3.ok) return t.fail('casRoot of equal bytes lost');
+    t.false((await store.casRoot(r2.etag, new Uint8Array([5]))).ok);
+  });
+
+  def('compare-and-swap race: exactly one of N writers wins', async (t, { store }) => {
+    const n = 8;
+    const first = await Promise.all(
+      Array.from({ length: n }, (_, i) => store.casRoot(null, new Uint8Array([i]))),
+    );
+    const winners = first.flatMap((r, i) => (r.ok ? [i] : []));
+    t.is(winners.length, 1);
+    const root = await store.getRoot();
+    t.deepEqual(root && [...root.bytes], [winners[0]]);
+    const second = await Promise.all(
+      Array.from({ length: n }, (_, i) => store.casRoot(root!.etag, new Uint8Array([100 + i]))),
+    );
+    const winners2 = second.flatMap((r, i) => (r.ok ? [i] : []));
+    t.is(winners2.length, 1);
+    const root2 = await store.getRoot();
+    t.deepEqual(root2 && [...root2.bytes], [100 + winners2[0]]);
+  });
+
+  def('header get and put', async (t, { store }) => {
+    t.is(await store.getHeader(), null);
+    const h1 = new TextEncoder().encode('{"v":1,"x":"first"}');
+    await store.putHeader(h1);
+    t.true(same((await store.getHeader())!, h1));
+    const h2 = new TextEncoder().encode('{"v":1,"x":"second, longer"}');
+    await store.putHeader(h2);
+    t.true(same((await store.getHeader())!, h2));
+  });
+
+  def('usage counts objects and bytes', async (t, { store }) => {
+    const u0 = await store.usage();
+    t.is(u0.objectCount, 0);
+    t.is(u0.usedBytes, 0);
+    const objs = [randomObject(1000), randomObject(2345), randomObject(1)];
+    for (const o of objs) await store.put(o.id, o.body);
+    await store.put(objs[0].id, objs[0].body); // a repeated put is not counted twice
+    let u = await store.usage();
+    t.is(u.objectCount, 3);
+    t.is(u.usedBytes, 3346);
+    t.true(u.quotaBytes === null || u.quotaBytes > 0);
+    await store.delete(objs[1].id);
+    await store.delete(objs[1].id);
+    u = await store.usage();
+    t.is(u.objectCount, 2);
+    t.is(u.usedBytes, 1001);
+  });
+
+  def('restart: nothing acknowledged is lost', async (t, fx) => {
+    let store = fx.store;
+    const objs = Array.from({ length: 10 }, () => randomObject(30_000));
+    for (const o of objs) await store.put(o.id, o.body);
+    const header = new TextEncoder().encode('{"v":1}');
+    await store.putHeader(header);
+    const r = await store.casRoot(null, new Uint8Array([7, 7]));
+    if (!r.ok) return t.fail('casRoot lost');
+    if (fx.restart) store = fx.store = await fx.restart();
+    for (const o of objs) t.true(same(await store.get(o.id), o.body));
+    t.true(same((await store.getHeader())!, header));
+    const root = await store.getRoot();
+    t.deepEqual(root && [...root.bytes], [7, 7]);
+    t.is(root?.etag, r.etag);
+    t.false((await store.casRoot(null, new Uint8Array([8]))).ok);
+    t.true((await store.casRoot(r.etag, new Uint8Array([9]))).ok);
+  });
+
+  def('restart during writes: acknowledged kept, nothing half-written visible', async (t, fx) => {
+    let store = fx.store;
+    const objs = Array.from({ length: 24 }, () => randomObject(200_000));
+    const acked = new Set<ObjectId>();
+    const writes = objs.map((o) =>
+      store.put(o.id, o.body).then(
+        () => acked.add(o.id),
+        (e: { code?: string }) => {
+          // An interrupted write may fail only as "unavailable", never silently.
+          t.true(e.code === 'E_UNAVAILABLE', `unexpected put error ${e.code}`);
+        },
+      ),
+    );
+    await new Promise((res) => setTimeout(res, 5));
+    if (fx.restart) store = fx.store = await fx.restart();
+    await Promise.all(writes);
+    const byId = new Map(objs.map((o) => [o.id, o.body]));
+    for (const id of acked) t.true(same(await store.get(id), byId.get(id)!), `acked ${id}`);
+    // Whatever is visible is whole: its bytes hash to its id.
+    for (const id of await listAll(store)) {
+      t.true(byId.has(id), 'an unknown id appeared');
+      t.is(objectId(await store.get(id)), id);
+    }
+  });
+}
