@@ -1,0 +1,15 @@
+// The primitives the format needs, behind one interface, so that format/ and crypto/
+// stay free of node: imports. Two implementations produce identical bytes (proven by
+// test/vectors): src/crypto/noble.ts (pure JS reference, what the browser runs) and
+// src/platform/node.ts (node:crypto fast path for bulk data).
+
+export interface CryptoPlatform {
+  readonly name: string;
+  /** XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03). key 32, nonce 24 bytes.
+   *  Returns ciphertext || tag(16). */
+  xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /** Inverse of xchachaSeal; throws IntegrityError when authentication fails. */
+  xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+  sha256(data: Uint8Array): Uint8Array;
+  randomBytes(length: number): Uint8Array;
+}

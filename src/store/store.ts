@@ -1,0 +1,75 @@
+// The one Store interface every backend implements (fs, http, s3) and every wrapper
+// (retry, limit, replicate) passes through. A store holds only ciphertext: objects
+// named by the SHA-256 of their bytes, one sealed root per drive, and the drive header
+// (KDF parameters, salt, wrapped master key: nothing that opens without the password).
+// A store never needs a key; it checks an object's hash, nothing more.
+
+/** 64 lowercase hex characters: SHA-256 of the object's bytes. */
+export type ObjectId = string;
+
+export interface ByteRange {
+  /** Byte offset into the object. */
+  offset: number;
+  /** Number of bytes; the result may be shorter at the end of the object. */
+  length: number;
+}
+
+/** The sealed root as the store holds it, with the token that compare-and-swap needs. */
+export interface RootRecord {
+  /** The sealed root bytes (opaque to the store). */
+  bytes: Uint8Array;
+  /** Opaque version token of this root in this store (an ETag, a counter). */
+  etag: string;
+}
+
+export type CasResult =
+  | { ok: true; etag: string }
+  | { ok: false; current: RootRecord | null };
+
+export interface StoreUsage {
+  /** Bytes of objects held for this drive. */
+  usedBytes: number;
+  /** Number of objects held for this drive. */
+  objectCount: number;
+  /** Quota in bytes, or null when the store sets none. */
+  quotaBytes: number | null;
+}
+
+export interface Store {
+  /** Human-readable name for logs and `megafs status` (no secrets). */
+  readonly name: string;
+
+  /** Store an object. Refuses (E_HASH_MISMATCH) a body whose SHA-256 is not `id`.
+   *  Idempotent: putting an object that exists succeeds. Acknowledged means durable. */
+  put(id: ObjectId, body: Uint8Array): Promise<void>;
+  /** The object's bytes, or a byte range of them. E_NOT_FOUND when absent. */
+  get(id: ObjectId, range?: ByteRange): Promise<Uint8Array>;
+  has(id: ObjectId): Promise<boolean>;
+  /** Delete an object; deleting an absent object succeeds. */
+  delete(id: ObjectId): Promise<void>;
+  /** Every object id the store holds for this drive, in no particular order. */
+  list(): AsyncIterable<ObjectId>;
+
+  /** The drive's current sealed root, or null when none was ever written. */
+  getRoot(): Promise<RootRecord | null>;
+  /** Replace the root only if its etag is still `expected` (null: only if there is none).
+   *  Exactly one of several racing writers wins. */
+  casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult>;
+
+  /** The drive header (docs/format.md, "Drive header"), or null when there is no drive. */
+  getHeader(): Promise<Uint8Array | null>;
+  /** Write the drive header (init, passwd). */
+  putHeader(bytes: Uint8Array): Promise<void>;
+
+  usage(): Promise<StoreUsage>;
+  /** Release connections and handles. */
+  close(): Promise<void>;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+
+/** True when `id` is a well-formed object id. Backends validate ids; they never join
+ *  an unvalidated id into a path or URL. */
+export function isObjectId(id: string): boolean {
+  return ID_RE.test(id);
+}
