@@ -1,0 +1,94 @@
+// The vfs API that the FUSE adapter, the CLI (put/get/ls without a mount) and the
+// share code call. Path-based (fuse-native hands us paths); file handles keep a file
+// readable after unlink. Every method throws FsError with a POSIX code on misuse.
+
+export interface Attr {
+  /** Stable inode number for this mount's lifetime. */
+  ino: number;
+  /** Type bits (S_IFREG, S_IFDIR, S_IFLNK) | permission bits. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** Bytes (symlinks: target length). */
+  size: number;
+  /** 512-byte blocks actually stored (holes cost nothing). */
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+export interface DirEntry {
+  name: string;
+  attr: Attr;
+}
+
+export interface StatFs {
+  /** Block size in bytes. */
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  namemax: number;
+}
+
+export interface VfsStatus {
+  /** Plaintext bytes written but not yet on the store (write quorum). */
+  dirtyBytes: number;
+  /** Uploads waiting or in flight. */
+  queuedUploads: number;
+  /** Bytes used by the disk cache. */
+  cacheBytes: number;
+  cacheLimitBytes: number;
+  /** Background failures not yet reported by an fsync/close, newest last. */
+  errors: string[];
+  /** Root version last committed to the store. */
+  rootVersion: string;
+}
+
+export interface Vfs {
+  getattr(path: string): Promise<Attr>;
+  fgetattr(fh: number): Promise<Attr>;
+  readdir(path: string): Promise<DirEntry[]>;
+  /** flags: O_RDONLY / O_WRONLY / O_RDWR | O_TRUNC | O_APPEND (node:fs constants). */
+  open(path: string, flags: number): Promise<number>;
+  /** Create (O_EXCL semantics are the caller's: EEXIST when `exclusive`) and open. */
+  create(path: string, mode: number, flags: number): Promise<number>;
+  /** Read up to `length` bytes at `position` into `buf`; returns the count (0 at EOF). */
+  read(fh: number, buf: Uint8Array, length: number, position: number): Promise<number>;
+  /** Write `data` at `position` (ignored with O_APPEND); returns bytes written. The
+   *  vfs copies `data` before its first await: the caller may reuse the buffer. */
+  write(fh: number, data: Uint8Array, position: number): Promise<number>;
+  /** close() of one descriptor: reports a background failure of this file. */
+  flush(fh: number): Promise<void>;
+  /** Waits until this file's data and the tree naming it are on the store. */
+  fsync(fh: number, datasync: boolean): Promise<void>;
+  release(fh: number): Promise<void>;
+  truncate(path: string, size: number): Promise<void>;
+  ftruncate(fh: number, size: number): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, mode: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  rename(from: string, to: string, flags?: number): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  readlink(path: string): Promise<string>;
+  link(from: string, to: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void>;
+  getxattr(path: string, name: string): Promise<Uint8Array>;
+  listxattr(path: string): Promise<string[]>;
+  removexattr(path: string, name: string): Promise<void>;
+  statfs(): Promise<StatFs>;
+  /** Everything written so far onto the store, root included (unmount, `megafs sync`). */
+  sync(): Promise<void>;
+  status(): VfsStatus;
+  /** sync() then release caches, timers and handles. */
+  close(): Promise<void>;
+}
