@@ -1,0 +1,176 @@
+// Content-addressed objects in a directory: DIR/objects/ab/cd/<id> (two shard levels, so
+// a million objects leave ~15 files per leaf directory), written crash-safely through
+// DIR/tmp. Used by FsStore and, per account, by `megafs serve`.
+// A new object is published with link(2), which fails if the name exists, so exactly one
+// writer "creates" an object even across processes (usage counters stay exact). On file
+// systems without hard links (FAT, exFAT) it falls back to rename(2).
+import { createHash } from 'node:crypto';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError } from '../errors.js';
+import { cleanStaleTemps, fsyncDir, mkdirDurable, writeTemp } from './fs-atomic.js';
+import { isObjectId, type ByteRange, type ObjectId } from './store.js';
+
+export function checkId(id: string): void {
+  if (!isObjectId(id)) throw new StoreError('E_BAD_ID', 'not a valid object id');
+}
+
+export function sha256Hex(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+function notFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export class FsObjects {
+  private readonly objectsDir: string;
+  private readonly tmpDir: string;
+
+  private constructor(readonly dir: string) {
+    this.objectsDir = join(dir, 'objects');
+    this.tmpDir = join(dir, 'tmp');
+  }
+
+  /** Open (creating if needed) the object directory under `dir`; cleans stale temps. */
+  static async open(dir: string): Promise<FsObjects> {
+    const o = new FsObjects(dir);
+    await mkdir(o.objectsDir, { recursive: true });
+    await mkdir(o.tmpDir, { recursive: true });
+    await cleanStaleTemps(o.tmpDir);
+    return o;
+  }
+
+  /** The path of object `id`; the only place an id becomes a path, after validation. */
+  private path(id: ObjectId): string {
+    checkId(id);
+    return join(this.objectsDir, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  /** Verify the hash and store; returns true when this call created the object. */
+  async put(id: ObjectId, body: Uint8Array): Promise<boolean> {
+    checkId(id);
+    if (sha256Hex(body) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
+    return this.putChecked(id, body);
+  }
+
+  /** Store a body whose hash the caller has already checked against `id`. */
+  async putChecked(id: ObjectId, body: Uint8Array): Promise<boolean> {
+    const final = this.path(id);
+    if ((await this.size(id)) !== null) return false;
+    const temp = await writeTemp(this.tmpDir, id.slice(0, 16), body);
+    try {
+      const leaf = await mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
+      const created = await link(temp, final).then(
+        () => true,
+        async (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EEXIST') return false;
+          if (e.code !== 'EPERM' && e.code !== 'ENOTSUP' && e.code !== 'EOPNOTSUPP') throw e;
+          await rename(temp, final); // no hard links here
+          return true;
+        },
+      );
+      if (created) await fsyncDir(leaf);
+      return created;
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  /** The object's bytes or a range of them; E_NOT_FOUND when absent. */
+  async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
+    const path = this.path(id);
+    const fh = await open(path, 'r').catch((e: unknown) => {
+      if (notFound(e)) throw new StoreError('E_NOT_FOUND', 'object not found');
+      throw e;
+    });
+    try {
+      if (!range) return new Uint8Array(await fh.readFile());
+      const size = (await fh.stat()).size;
+      const start = Math.min(Math.max(0, range.offset), size);
+      const buf = new Uint8Array(Math.max(0, Math.min(range.length, size - start)));
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return buf.subarray(0, done);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Size in bytes, or null when absent. */
+  async size(id: ObjectId): Promise<number | null> {
+    try {
+      return (await stat(this.path(id))).size;
+    } catch (e) {
+      if (notFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Delete; returns the freed size, or null when the object was absent. */
+  async delete(id: ObjectId): Promise<number | null> {
+    const size = await this.size(id);
+    if (size === null) return null;
+    try {
+      await unlink(this.path(id));
+      return size;
+    } catch (e) {
+      if (notFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Up to `limit` ids greater than `after`, in ascending order (for paginated listing). */
+  async listPage(after: ObjectId | null, limit: number): Promise<ObjectId[]> {
+    const out: ObjectId[] = [];
+    const a = after ?? '';
+    for (const l1 of await sortedDir(this.objectsDir)) {
+      if (l1 < a.slice(0, 2)) continue;
+      for (const l2 of await sortedDir(join(this.objectsDir, l1))) {
+        if (l1 + l2 < a.slice(0, 4)) continue;
+        for (const id of await sortedDir(join(this.objectsDir, l1, l2))) {
+          if (id <= a || !isObjectId(id)) continue;
+          out.push(id);
+          if (out.length >= limit) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  async *list(pageSize = 1000): AsyncIterable<ObjectId> {
+    let after: ObjectId | null = null;
+    while (true) {
+      const page = await this.listPage(after, pageSize);
+      yield* page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  /** Count objects and bytes by scanning (O(objects)); callers cache the result. */
+  async scanUsage(): Promise<{ usedBytes: number; objectCount: number }> {
+    let usedBytes = 0;
+    let objectCount = 0;
+    for await (const id of this.list()) {
+      const size = await this.size(id);
+      if (size === null) continue;
+      usedBytes += size;
+      objectCount++;
+    }
+    return { usedBytes, objectCount };
+  }
+}
+
+async function sortedDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (e) {
+    if (notFound(e)) return [];
+    throw e;
+  }
+}
