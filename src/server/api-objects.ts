@@ -1,0 +1,93 @@
+// /v1/objects: content-addressed objects of the authenticated account (docs/protocol.md).
+// The account comes from the credentials only, never from the URL, so no request can name
+// another account's objects; ids are validated before they reach a backend.
+import { StoreError } from '../errors.js';
+import { checkId } from '../store/fs-objects.js';
+import type { ByteRange } from '../store/store.js';
+import { checkDeclaredLength, readBody } from './body.js';
+import { requireAccount, type ApiDeps } from './context.js';
+import { sendBytes, sendEmpty, sendJson } from './respond.js';
+import type { Ctx, Router } from './router.js';
+
+const OBJECT = /^\/v1\/objects\/([^/]*)$/;
+
+/** Parse `Range: bytes=a-b` or `bytes=a-` (one range only); null when absent. */
+export function parseRange(header: string | undefined): { start: number; end: number | null } | null {
+  if (header === undefined) return null;
+  const m = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(header.trim());
+  if (!m) throw new StoreError('E_USAGE', 'unsupported Range header');
+  const start = Number(m[1]);
+  const end = m[2] === '' ? null : Number(m[2]);
+  if (end !== null && end < start) throw new StoreError('E_USAGE', 'unsupported Range header');
+  return { start, end };
+}
+
+async function putObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
+  const id = ctx.params[0];
+  checkId(id);
+  const acct = requireAccount(deps, ctx);
+  const declared = checkDeclaredLength(ctx.req, deps.limits.maxObjectBytes);
+  if (declared !== null && acct.quotaBytes !== null && deps.db.usage(acct.id).usedBytes + declared > acct.quotaBytes) {
+    throw new StoreError('E_QUOTA', 'quota exceeded');
+  }
+  const body = await readBody(ctx.req, deps.limits.maxObjectBytes);
+  if (body.sha256 !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
+  const backend = await deps.backends(acct.id);
+  if ((await backend.size(id)) !== null) return sendEmpty(ctx.res, 200);
+  if (!deps.db.reserve(acct.id, body.bytes.length, 1)) throw new StoreError('E_QUOTA', 'quota exceeded');
+  let created = false;
+  try {
+    created = await backend.putChecked(id, body.bytes);
+  } finally {
+    if (!created) deps.db.adjust(acct.id, -body.bytes.length, -1);
+  }
+  sendEmpty(ctx.res, created ? 201 : 200);
+}
+
+async function getObject(deps: ApiDeps, ctx: Ctx, headOnly: boolean): Promise<void> {
+  const id = ctx.params[0];
+  checkId(id);
+  const acct = requireAccount(deps, ctx);
+  const backend = await deps.backends(acct.id);
+  const size = await backend.size(id);
+  if (size === null) throw new StoreError('E_NOT_FOUND', 'object not found');
+  const r = parseRange(ctx.req.headers.range);
+  if (headOnly) return sendEmpty(ctx.res, 200, { 'Content-Length': size, 'Accept-Ranges': 'bytes' });
+  if (!r) return sendBytes(ctx.res, 200, await backend.get(id), { 'Accept-Ranges': 'bytes' });
+  if (r.start >= size) return sendEmpty(ctx.res, 416, { 'Content-Range': `bytes */${size}` });
+  const end = Math.min(r.end ?? size - 1, size - 1);
+  const range: ByteRange = { offset: r.start, length: end - r.start + 1 };
+  const bytes = await backend.get(id, range);
+  sendBytes(ctx.res, 206, bytes, { 'Content-Range': `bytes ${r.start}-${r.start + bytes.length - 1}/${size}` });
+}
+
+async function deleteObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
+  const id = ctx.params[0];
+  checkId(id);
+  const acct = requireAccount(deps, ctx);
+  const freed = await (await deps.backends(acct.id)).delete(id);
+  if (freed !== null) deps.db.adjust(acct.id, -freed, -1);
+  sendEmpty(ctx.res, 204);
+}
+
+async function listObjects(deps: ApiDeps, ctx: Ctx): Promise<void> {
+  const acct = requireAccount(deps, ctx);
+  const after = ctx.url.searchParams.get('after');
+  if (after !== null) checkId(after);
+  const limitParam = ctx.url.searchParams.get('limit');
+  const limit = limitParam === null ? deps.limits.maxListPage : Number(limitParam);
+  if (!Number.isInteger(limit) || limit < 1 || limit > deps.limits.maxListPage) {
+    throw new StoreError('E_USAGE', `limit must be 1..${deps.limits.maxListPage}`);
+  }
+  const ids = await (await deps.backends(acct.id)).listPage(after, limit);
+  sendJson(ctx.res, 200, { ids, next: ids.length === limit ? ids[ids.length - 1] : null });
+}
+
+export function objectRoutes(router: Router, deps: ApiDeps): void {
+  router
+    .add('GET', /^\/v1\/objects$/, (ctx) => listObjects(deps, ctx))
+    .add('PUT', OBJECT, (ctx) => putObject(deps, ctx))
+    .add('GET', OBJECT, (ctx) => getObject(deps, ctx, false))
+    .add('HEAD', OBJECT, (ctx) => getObject(deps, ctx, true))
+    .add('DELETE', OBJECT, (ctx) => deleteObject(deps, ctx));
+}

@@ -1,0 +1,45 @@
+// Request bodies with a hard size limit: a declared Content-Length over the limit is
+// refused before a byte is read, and a chunked body is cut off as soon as it passes the
+// limit, so a client can never make the server buffer more than `limitBytes`.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { StoreError } from '../errors.js';
+
+export interface Body {
+  bytes: Buffer;
+  /** SHA-256 hex of the bytes, computed while they streamed in. */
+  sha256: string;
+}
+
+/** Throws E_TOO_LARGE when the declared length is over the limit (nothing read). */
+export function checkDeclaredLength(req: IncomingMessage, limitBytes: number): number | null {
+  const declared = req.headers['content-length'];
+  if (declared === undefined) return null;
+  const n = Number(declared);
+  if (!Number.isSafeInteger(n) || n < 0) throw new StoreError('E_USAGE', 'bad Content-Length');
+  if (n > limitBytes) throw new StoreError('E_TOO_LARGE', `request body over the limit of ${limitBytes} bytes`);
+  return n;
+}
+
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Body> {
+  checkDeclaredLength(req, limitBytes);
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limitBytes) throw new StoreError('E_TOO_LARGE', `request body over the limit of ${limitBytes} bytes`);
+    hash.update(chunk);
+    chunks.push(chunk);
+  }
+  return { bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), sha256: hash.digest('hex') };
+}
+
+export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const { bytes } = await readBody(req, limitBytes);
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new StoreError('E_USAGE', 'request body is not valid JSON');
+  }
+}

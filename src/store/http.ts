@@ -1,0 +1,140 @@
+// HttpStore: a Store over the `megafs serve` API (docs/protocol.md). Idempotent requests
+// are retried with backoff; the root compare-and-swap never is (its outcome after a lost
+// reply is unknown: the caller re-reads the root). A full object read is checked against
+// its id, so a server serving wrong bytes is caught here (E_INTEGRITY).
+import { HTTPError, type OptionsInit } from 'got';
+import { IntegrityError, StoreError } from '../errors.js';
+import { checkId, sha256Hex } from './fs-objects.js';
+import { bearer, createHttpClient, toStoreError, type HttpClient, type HttpClientOptions } from './http-client.js';
+import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+
+export interface HttpStoreOptions extends HttpClientOptions {
+  user: string;
+  /** 32 bytes derived from the password elsewhere; only transported here. */
+  authSecret: Uint8Array;
+  /** Ids per list request (server maximum 1000). */
+  listPageSize?: number;
+}
+
+const statusOf = (e: unknown): number | undefined => (e instanceof HTTPError ? e.response.statusCode : undefined);
+const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
+
+export class HttpStore implements Store {
+  readonly name: string;
+  private readonly client: HttpClient;
+  private readonly auth: string;
+  private readonly pageSize: number;
+
+  constructor(o: HttpStoreOptions) {
+    this.name = `http:${o.url} (${o.user})`;
+    this.client = createHttpClient(o);
+    this.auth = bearer(o.user, o.authSecret);
+    this.pageSize = o.listPageSize ?? 1000;
+  }
+
+  private async call(path: string, opts: OptionsInit, what: string): Promise<{ status: number; body: Buffer; etag?: string }> {
+    try {
+      const res = await this.client.got(path, { ...opts, headers: { authorization: this.auth, ...opts.headers } } as OptionsInit);
+      const r = res as unknown as { statusCode: number; body: Buffer; headers: Record<string, string | undefined> };
+      return { status: r.statusCode, body: r.body, etag: r.headers.etag };
+    } catch (e) {
+      throw toStoreError(e, what);
+    }
+  }
+
+  async put(id: ObjectId, body: Uint8Array): Promise<void> {
+    checkId(id);
+    await this.call(`v1/objects/${id}`, { method: 'PUT', body: Buffer.from(body.buffer, body.byteOffset, body.length) }, 'put object');
+  }
+
+  async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
+    checkId(id);
+    if (range && range.length <= 0) return new Uint8Array(0);
+    const headers = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : undefined;
+    try {
+      const { body } = await this.call(`v1/objects/${id}`, { method: 'GET', headers }, 'get object');
+      if (!range && sha256Hex(body) !== id) throw new IntegrityError('the store returned an object whose hash is not its id');
+      return new Uint8Array(body.buffer, body.byteOffset, body.length);
+    } catch (e) {
+      // 416: the range starts at or past the end of the object.
+      if (range && statusOf((e as StoreError).cause) === 416) return new Uint8Array(0);
+      throw e;
+    }
+  }
+
+  async has(id: ObjectId): Promise<boolean> {
+    checkId(id);
+    try {
+      await this.call(`v1/objects/${id}`, { method: 'HEAD' }, 'check object');
+      return true;
+    } catch (e) {
+      if ((e as StoreError).code === 'E_NOT_FOUND') return false;
+      throw e;
+    }
+  }
+
+  async delete(id: ObjectId): Promise<void> {
+    checkId(id);
+    await this.call(`v1/objects/${id}`, { method: 'DELETE' }, 'delete object');
+  }
+
+  async *list(): AsyncIterable<ObjectId> {
+    let after: string | null = null;
+    while (true) {
+      const searchParams: Record<string, string> = { limit: String(this.pageSize), ...(after ? { after } : {}) };
+      const { body } = await this.call('v1/objects', { method: 'GET', searchParams }, 'list objects');
+      const page = JSON.parse(body.toString('utf8')) as { ids: ObjectId[]; next: ObjectId | null };
+      yield* page.ids;
+      if (!page.next) return;
+      after = page.next;
+    }
+  }
+
+  async getRoot(): Promise<RootRecord | null> {
+    try {
+      const { body, etag } = await this.call('v1/root', { method: 'GET' }, 'get root');
+      return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.length), etag: unquote(etag) };
+    } catch (e) {
+      if ((e as StoreError).code === 'E_NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  async casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
+    const headers = expected === null ? { 'if-none-match': '*' } : { 'if-match': `"${expected}"` };
+    try {
+      const { etag } = await this.call(
+        'v1/root',
+        { method: 'PUT', headers, body: Buffer.from(bytes), retry: { limit: 0 } },
+        'compare-and-swap root',
+      );
+      return { ok: true, etag: unquote(etag) };
+    } catch (e) {
+      if (statusOf((e as StoreError).cause) !== 412) throw e;
+      return { ok: false, current: await this.getRoot() };
+    }
+  }
+
+  async getHeader(): Promise<Uint8Array | null> {
+    try {
+      const { body } = await this.call('v1/header', { method: 'GET' }, 'get header');
+      return new Uint8Array(body.buffer, body.byteOffset, body.length);
+    } catch (e) {
+      if ((e as StoreError).code === 'E_NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  async putHeader(bytes: Uint8Array): Promise<void> {
+    await this.call('v1/header', { method: 'PUT', body: Buffer.from(bytes) }, 'put header');
+  }
+
+  async usage(): Promise<StoreUsage> {
+    const { body } = await this.call('v1/usage', { method: 'GET' }, 'usage');
+    return JSON.parse(body.toString('utf8')) as StoreUsage;
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
