@@ -17,6 +17,8 @@ export const LABEL_JOURNAL = 'megafs v1 journal key';
 export const LABEL_CHUNK = 'megafs v1 chunk key';
 /** From a link secret (and password): wraps a share's manifest. */
 export const LABEL_LINK = 'megafs v1 link key';
+/** From a link secret: the Argon2id salt of a link password (first 16 bytes). */
+export const LABEL_LINK_SALT = 'megafs v1 link salt';
 /** From the master key: a public check value that a recovery key is this drive's. */
 export const LABEL_KEY_CHECK = 'megafs v1 key check';
 

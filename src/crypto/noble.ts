@@ -1,23 +1,31 @@
 // The pure-JavaScript reference platform (@noble/ciphers, @noble/hashes): readable,
-// audited, about 120 MB/s. The browser page uses it; tests prove the node:crypto fast
-// path produces the same bytes.
+// audited, about 20x slower than OpenSSL (bench/crypto.bench.ts). The browser page
+// uses it; test/vectors prove the node:crypto fast path produces the same bytes.
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { IntegrityError } from '../errors.js';
 import type { CryptoPlatform } from './platform.js';
 
+function intoOut(result: Uint8Array, out?: Uint8Array): Uint8Array {
+  if (!out) return result;
+  out.set(result);
+  return out.subarray(0, result.length);
+}
+
 export const noblePlatform: CryptoPlatform = {
   name: 'noble',
-  xchachaSeal(key, nonce, plaintext, aad) {
-    return xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
+  xchachaSeal(key, nonce, plaintext, aad, out) {
+    return intoOut(xchacha20poly1305(key, nonce, aad).encrypt(plaintext), out);
   },
-  xchachaOpen(key, nonce, sealed, aad) {
+  xchachaOpen(key, nonce, sealed, aad, out) {
+    let plain: Uint8Array;
     try {
-      return xchacha20poly1305(key, nonce, aad).decrypt(sealed);
+      plain = xchacha20poly1305(key, nonce, aad).decrypt(sealed);
     } catch (cause) {
       throw new IntegrityError('authentication failed', { cause });
     }
+    return intoOut(plain, out);
   },
   sha256: (data) => sha256(data),
   randomBytes: (length) => randomBytes(length),

@@ -6,10 +6,13 @@
 export interface CryptoPlatform {
   readonly name: string;
   /** XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03). key 32, nonce 24 bytes.
-   *  Returns ciphertext || tag(16). */
-  xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
-  /** Inverse of xchachaSeal; throws IntegrityError when authentication fails. */
-  xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+   *  Returns ciphertext || tag(16). With `out` (at least plaintext.length + 16 bytes,
+   *  not overlapping the input) the result is written there and a view of it returned:
+   *  reusing one buffer avoids a fresh 1 MiB allocation per chunk. */
+  xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array;
+  /** Inverse of xchachaSeal; throws IntegrityError when authentication fails (and then
+   *  `out`, if given, holds garbage). `out` needs sealed.length - 16 bytes. */
+  xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   randomBytes(length: number): Uint8Array;
 }

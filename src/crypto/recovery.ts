@@ -48,9 +48,11 @@ export function decodeRecoveryKey(p: CryptoPlatform, text: string): Uint8Array {
       acc &= (1 << bits) - 1;
     }
   }
-  if (bytes.length !== KEY_BYTES + CHECK_BYTES) {
+  if (bytes.length !== KEY_BYTES + CHECK_BYTES || clean.length !== 55) {
     throw new MegafsError('E_BAD_RECOVERY_KEY', 'recovery key has the wrong length (expected 55 characters)');
   }
+  // The last character carries 2 key bits and 3 zero bits: anything else is a typo.
+  if (acc !== 0) throw new MegafsError('E_BAD_RECOVERY_KEY', 'recovery key ends in an impossible character (a typo?)');
   const all = new Uint8Array(bytes);
   const key = all.slice(0, KEY_BYTES);
   const check = checksum(p, key);

@@ -5,9 +5,9 @@
 //   payload = treeId[32] || prevRootHash[32] || timeMs u64le || deviceId[16]
 // A client remembers the highest (version, hash) it saw; an older version, or the same
 // version with another hash (a fork), is E_ROLLBACK.
-import { FormatError, MegafsError } from '../errors.js';
+import { FormatError, IntegrityError, MegafsError } from '../errors.js';
 import { ByteReader, ByteWriter, fromHex, toHex } from '../format/bytes.js';
-import { FORMAT_VERSION, NONCE_BYTES, READABLE_VERSIONS } from '../format/constants.js';
+import { FORMAT_VERSION, NONCE_BYTES, READABLE_VERSIONS, TAG_BYTES } from '../format/constants.js';
 import { AAD_ROOT } from './labels.js';
 import { buildAad } from './object.js';
 import type { DriveKeys } from './keys.js';
@@ -26,15 +26,19 @@ export interface Root {
 
 export const ZERO_HASH = '0'.repeat(64);
 const PREFIX_BYTES = 1 + 8;
+const PAYLOAD_BYTES = 32 + 32 + 8 + 16;
+/** A sealed root is always 1 + 8 + 24 + 88 + 16 = 137 bytes. */
+export const SEALED_ROOT_BYTES = PREFIX_BYTES + NONCE_BYTES + PAYLOAD_BYTES + TAG_BYTES;
 
 function rootAad(driveId: Uint8Array, formatVersion: number, version: bigint): Uint8Array {
   return buildAad(AAD_ROOT, formatVersion, new ByteWriter().raw(driveId).u64(version).finish());
 }
 
-export function sealRoot(p: CryptoPlatform, keys: DriveKeys, root: Root): Uint8Array {
+/** `nonce` only for test vectors. */
+export function sealRoot(p: CryptoPlatform, keys: DriveKeys, root: Root, nonce: Uint8Array = p.randomBytes(NONCE_BYTES)): Uint8Array {
   const payload = new ByteWriter(88).raw(fromHex(root.treeId)).raw(fromHex(root.prevRootHash))
     .u64(root.timeMs).raw(fromHex(root.deviceId)).finish();
-  const nonce = p.randomBytes(NONCE_BYTES);
+  if (payload.length !== PAYLOAD_BYTES) throw new Error('BUG: root fields have the wrong sizes');
   const sealed = p.xchachaSeal(keys.root, nonce, payload, rootAad(keys.driveId, FORMAT_VERSION, root.version));
   return new ByteWriter(PREFIX_BYTES + NONCE_BYTES + sealed.length)
     .u8(FORMAT_VERSION).u64(root.version).raw(nonce).raw(sealed).finish();
@@ -46,7 +50,9 @@ export function peekRootVersion(bytes: Uint8Array): bigint | null {
   return new ByteReader(bytes.subarray(1, PREFIX_BYTES)).u64();
 }
 
+/** Authenticates the root: E_INTEGRITY when tampered, truncated or another drive's. */
 export function openRoot(p: CryptoPlatform, keys: DriveKeys, bytes: Uint8Array): Root {
+  if (bytes.length !== SEALED_ROOT_BYTES) throw new IntegrityError(`root is ${bytes.length} bytes, not ${SEALED_ROOT_BYTES}`);
   const r = new ByteReader(bytes, 'root');
   const formatVersion = r.u8();
   if (!READABLE_VERSIONS.includes(formatVersion)) throw new FormatError('E_VERSION', `root format version ${formatVersion} is not supported`);

@@ -17,7 +17,7 @@ export const DRIVE_ID_BYTES = 16;
 export const SALT_BYTES = 16;
 export const HEADER_KEY_CHECK_BYTES = 16;
 
-/** Sealed object = version(1) || nonce(24) || AEAD(u32le length || payload || zero pad) || tag(16). */
+/** Sealed object = version(1) || nonce(24) || AEAD(u32le length || payload || zero pad to padme(length)) || tag(16). */
 export const OBJECT_HEADER_BYTES = 1 + NONCE_BYTES;
 export const LENGTH_PREFIX_BYTES = 4;
 export const OBJECT_OVERHEAD_BYTES = OBJECT_HEADER_BYTES + LENGTH_PREFIX_BYTES + TAG_BYTES; // 45

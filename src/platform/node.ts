@@ -2,12 +2,16 @@
 // (from @noble/ciphers, one block of work per message) + OpenSSL's IETF
 // ChaCha20-Poly1305 with nonce 0x00000000 || nonce[16..24]
 // (draft-irtf-cfrg-xchacha-03 §2.3). Output is byte-identical to noble's xchacha20poly1305.
+// Data goes through the cipher in 64 KiB pieces: node allocates each update()'s output,
+// and pieces under glibc's mmap threshold (128 KiB) reuse heap memory instead of paying
+// fresh page faults per MiB (measured: 2x faster; bench/crypto.bench.ts).
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { IntegrityError } from '../errors.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 
 const TAG_BYTES = 16;
+const PIECE_BYTES = 64 * 1024;
 // "expand 32-byte k" as four little-endian words.
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 
@@ -20,6 +24,7 @@ function toWords(bytes: Uint8Array): Uint32Array {
 
 /** HChaCha20(key, nonce[0..16]) -> 32-byte subkey. */
 function subkey(key: Uint8Array, nonce: Uint8Array): Buffer {
+  if (key.length !== 32 || nonce.length !== 24) throw new Error('BUG: XChaCha20 needs a 32-byte key and a 24-byte nonce');
   const out = new Uint32Array(8);
   hchacha(SIGMA, toWords(key), toWords(nonce.subarray(0, 16)), out);
   const bytes = Buffer.alloc(32);
@@ -33,31 +38,61 @@ function ietfNonce(nonce: Uint8Array): Buffer {
   return n;
 }
 
+/** A fresh, unpooled, uninitialised array (every byte is written before it is read):
+ *  skips the zero fill, which costs as much as the cipher at 1 MiB. */
+function freshBytes(length: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
+/** Run `input` through update() in pieces, writing the output into `out` from 0. */
+function streamInto(c: { update(data: Uint8Array): Buffer }, input: Uint8Array, out: Uint8Array): void {
+  let written = 0;
+  for (let offset = 0; offset < input.length; offset += PIECE_BYTES) {
+    const piece = c.update(input.subarray(offset, Math.min(offset + PIECE_BYTES, input.length)));
+    out.set(piece, written);
+    written += piece.length;
+  }
+}
+
 export const nodePlatform: CryptoPlatform = {
   name: 'node',
-  xchachaSeal(key, nonce, plaintext, aad) {
+  xchachaSeal(key, nonce, plaintext, aad, out) {
+    const sealedBytes = plaintext.length + TAG_BYTES;
+    const dest = out ? out.subarray(0, sealedBytes) : freshBytes(sealedBytes);
+    if (dest.length < sealedBytes) throw new Error('BUG: output buffer too small');
     const c = createCipheriv('chacha20-poly1305', subkey(key, nonce), ietfNonce(nonce), { authTagLength: TAG_BYTES });
     c.setAAD(aad, { plaintextLength: plaintext.length });
-    const out = Buffer.allocUnsafeSlow(plaintext.length + TAG_BYTES);
-    const n = c.update(plaintext).copy(out, 0);
+    streamInto(c, plaintext, dest);
     c.final();
-    c.getAuthTag().copy(out, n);
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    dest.set(c.getAuthTag(), plaintext.length);
+    return dest;
   },
-  xchachaOpen(key, nonce, sealed, aad) {
+  xchachaOpen(key, nonce, sealed, aad, out) {
     if (sealed.length < TAG_BYTES) throw new IntegrityError('sealed data shorter than its tag');
+    const plainBytes = sealed.length - TAG_BYTES;
+    const dest = out ? out.subarray(0, plainBytes) : freshBytes(plainBytes);
+    if (dest.length < plainBytes) throw new Error('BUG: output buffer too small');
     const d = createDecipheriv('chacha20-poly1305', subkey(key, nonce), ietfNonce(nonce), { authTagLength: TAG_BYTES });
-    d.setAAD(aad, { plaintextLength: sealed.length - TAG_BYTES });
-    d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const plain = d.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    d.setAAD(aad, { plaintextLength: plainBytes });
+    d.setAuthTag(sealed.subarray(plainBytes));
+    streamInto(d, sealed.subarray(0, plainBytes), dest);
     try {
       d.final();
     } catch (cause) {
+      // The unauthenticated plaintext never leaves: wipe what we wrote.
+      dest.fill(0);
       throw new IntegrityError('authentication failed', { cause });
     }
-    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
+    return dest;
   },
-  sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
+  sha256(data) {
+    const h = createHash('sha256');
+    for (let offset = 0; offset < data.length; offset += PIECE_BYTES) {
+      h.update(data.subarray(offset, Math.min(offset + PIECE_BYTES, data.length)));
+    }
+    return new Uint8Array(h.digest());
+  },
   randomBytes(length) {
     return randomFillSync(new Uint8Array(length));
   },
