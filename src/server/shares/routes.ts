@@ -156,3 +156,8 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
   registerWebRoutes(router, shares, pub, live);
   return { shares, close: () => shares.close() };
 }
+
+/** The `routes` hook of startServer (src/server/server.ts) that mounts the share routes. */
+export function shareRoutes(o: { dataDir: string; adminTokenHash?: Buffer | null }): (router: Router, deps: ApiDeps) => void {
+  return (router, deps) => { registerShareRoutes(router, { ...deps, dataDir: o.dataDir, adminTokenHash: o.adminTokenHash ?? null }); };
+}

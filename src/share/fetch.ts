@@ -1,0 +1,91 @@
+// Reading a link over HTTP with fetch (Node 20 and browsers alike): the sealed manifest,
+// then each file's chunks, each checked against its id (SHA-256) and opened before a
+// byte is handed on. Server refusals become errors with the share's own message.
+// No node: imports: the browser page and its Service Worker bundle this file.
+import { MegafsError, type ErrorCode } from '../errors.js';
+import { fromBase64 } from '../format/bytes.js';
+import { CHUNK_SIZE } from '../format/constants.js';
+import { chunkKeyFor, openChunk } from '../crypto/chunk.js';
+import type { CryptoPlatform } from '../crypto/platform.js';
+import { decodeEnvelope, deriveLinkKey, openManifest, type Envelope, type Link } from './link.js';
+import { decodeManifest, type Manifest, type ManifestFile } from './manifest.js';
+
+/** Chunks fetched ahead of the one being consumed (memory: about this many MiB). */
+const PREFETCH = 4;
+
+interface ErrorBody { error?: { code?: string; message?: string; state?: string; reason?: string | null } }
+
+async function refusal(res: Response): Promise<MegafsError> {
+  let body: ErrorBody = {};
+  try { body = await res.json() as ErrorBody; } catch { /* not JSON */ }
+  const e = body.error ?? {};
+  if (res.status === 451) {
+    return Object.assign(new MegafsError('E_TAKEN_DOWN', `this link was taken down by the operator: ${e.reason ?? 'no reason given'}`), { reason: e.reason ?? null });
+  }
+  if (res.status === 410) return new MegafsError('E_GONE', e.state === 'expired' ? 'this link has expired' : 'this link was revoked by its owner');
+  if (res.status === 404) return new MegafsError('E_BAD_LINK', 'no such link on this server (check that it was copied whole)');
+  if (res.status === 429) return new MegafsError('E_RATE_LIMIT', 'too many requests; try again later');
+  const code = (e.code ?? (res.status >= 500 ? 'E_UNAVAILABLE' : 'E_INTERNAL')) as ErrorCode;
+  return new MegafsError(code, `server answered ${res.status}: ${e.message ?? res.statusText}`);
+}
+
+async function get(url: string): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+  } catch (cause) {
+    throw new MegafsError('E_UNAVAILABLE', `cannot reach ${new URL(url).origin}`, { cause });
+  }
+  if (!res.ok) throw await refusal(res);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export function manifestUrl(link: Pick<Link, 'origin' | 'id'>): string {
+  return `${link.origin}/v1/s/${link.id}/manifest`;
+}
+
+export function objectUrl(link: Pick<Link, 'origin' | 'id'>, objectId: string): string {
+  return `${link.origin}/v1/s/${link.id}/objects/${objectId}`;
+}
+
+export async function fetchEnvelope(link: Pick<Link, 'origin' | 'id'>): Promise<Envelope> {
+  return decodeEnvelope(await get(manifestUrl(link)));
+}
+
+/** Open the envelope. E_BAD_PASSWORD (wrong password) or E_USAGE-free `needsPassword`. */
+export async function openLink(p: CryptoPlatform, link: Link, env: Envelope, password?: string): Promise<Manifest> {
+  if (env.kdf && password === undefined) throw new MegafsError('E_BAD_PASSWORD', 'this link needs a password');
+  const key = await deriveLinkKey(link.secret, env.kdf ? password : undefined, env.kdf ?? undefined);
+  return decodeManifest(openManifest(p, key, env));
+}
+
+/** Plaintext bytes of chunk `i` of a file. */
+export function chunkPlainBytes(file: ManifestFile, i: number): number {
+  return Math.min(CHUNK_SIZE, file.size - i * CHUNK_SIZE);
+}
+
+/** The file's plaintext, chunk by chunk, each verified and opened; holes come as zeros.
+ *  Throws E_INTEGRITY on any wrong byte, never yields it. */
+export async function* fileChunks(p: CryptoPlatform, link: Pick<Link, 'origin' | 'id'>, file: ManifestFile): AsyncGenerator<Uint8Array> {
+  const count = Math.ceil(file.size / CHUNK_SIZE);
+  if (file.chunks.length !== count) throw new MegafsError('E_INTEGRITY', 'the manifest\'s chunk count does not match the size');
+  const chunkKey = chunkKeyFor(fromBase64(file.fileKey));
+  const fileId = fromBase64(file.fileId);
+  const fetchOne = (i: number): Promise<Uint8Array | null> => {
+    const id = file.chunks[i];
+    return id === null ? Promise.resolve(null) : get(objectUrl(link, id));
+  };
+  const ahead: Promise<Uint8Array | null>[] = [];
+  for (let i = 0; i < Math.min(PREFETCH, count); i++) ahead.push(fetchOne(i));
+  // Unobserved rejections of prefetches would crash Node; each is awaited in turn.
+  for (const a of ahead) a.catch(() => undefined);
+  for (let i = 0; i < count; i++) {
+    const sealed = await ahead.shift()!;
+    if (i + PREFETCH < count) { const n = fetchOne(i + PREFETCH); n.catch(() => undefined); ahead.push(n); }
+    const want = chunkPlainBytes(file, i);
+    if (sealed === null) { yield new Uint8Array(want); continue; }
+    const plain = openChunk(p, chunkKey, { fileId, chunkIndex: i, isLast: i === count - 1 }, sealed, file.chunks[i]!);
+    if (plain.length !== want) throw new MegafsError('E_INTEGRITY', `chunk ${i} has ${plain.length} bytes, expected ${want}`);
+    yield plain;
+  }
+}

@@ -1,0 +1,113 @@
+// The share manifest (docs/format.md "Share manifest"): what a link opens to, sealed
+// under the link key as one object. UTF-8 JSON so that the browser page and the CLI
+// parse it with the same few lines; binary fields are base64, object ids hex.
+// No node: imports: the browser page bundles this file.
+import { FormatError } from '../errors.js';
+import { FILE_ID_BYTES, KEY_BYTES } from '../format/constants.js';
+
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestFile {
+  kind: 'file';
+  /** One path component (no '/'). */
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  mtimeMs: number;
+  /** 16 bytes, base64: bound into every chunk's AAD. */
+  fileId: string;
+  /** 32 bytes, base64: chunk keys derive from it as for the drive (chunkKeyFor). */
+  fileKey: string;
+  /** Chunk i holds plaintext [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE); null is a hole (zeros). */
+  chunks: (string | null)[];
+}
+
+export interface ManifestFolder {
+  kind: 'folder';
+  name: string;
+  mtimeMs: number;
+  entries: ManifestEntry[];
+}
+
+export type ManifestEntry = ManifestFile | ManifestFolder;
+
+export interface Manifest {
+  v: number;
+  root: ManifestEntry;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Nesting bound: a hostile manifest cannot blow the stack. */
+const MAX_DEPTH = 256;
+
+export function encodeManifest(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m));
+}
+
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new FormatError('E_FORMAT', 'share manifest is not valid JSON', { cause });
+  }
+  const o = m as Partial<Manifest>;
+  if (typeof o !== 'object' || o === null || typeof o.v !== 'number') throw bad('has no version');
+  if (o.v !== MANIFEST_VERSION) throw new FormatError('E_VERSION', `share manifest version ${o.v} is not supported`);
+  checkEntry(o.root, 0);
+  return o as Manifest;
+}
+
+function bad(what: string): FormatError {
+  return new FormatError('E_FORMAT', `share manifest ${what}`);
+}
+
+function b64Len(s: unknown, bytes: number): boolean {
+  return typeof s === 'string' && B64_RE.test(s) && s.length === Math.ceil(bytes / 3) * 4;
+}
+
+function checkEntry(e: unknown, depth: number): asserts e is ManifestEntry {
+  if (depth > MAX_DEPTH) throw bad('is nested too deep');
+  const x = e as Partial<ManifestFile> & Partial<ManifestFolder>;
+  if (typeof x !== 'object' || x === null) throw bad('has a bad entry');
+  if (typeof x.name !== 'string' || x.name === '' || x.name === '.' || x.name === '..' || x.name.includes('/') || x.name.includes('\0')) {
+    throw bad('has a bad name');
+  }
+  if (typeof x.mtimeMs !== 'number') throw bad('has a bad mtime');
+  if (x.kind === 'folder') {
+    if (!Array.isArray(x.entries)) throw bad('folder has no entries');
+    const seen = new Set<string>();
+    for (const child of x.entries) {
+      checkEntry(child, depth + 1);
+      if (seen.has(child.name)) throw bad('folder has a duplicate name');
+      seen.add(child.name);
+    }
+    return;
+  }
+  if (x.kind !== 'file') throw bad('has an entry of unknown kind');
+  if (!Number.isSafeInteger(x.size) || x.size! < 0) throw bad('has a bad size');
+  if (!b64Len(x.fileId, FILE_ID_BYTES) || !b64Len(x.fileKey, KEY_BYTES)) throw bad('has a bad file key or id');
+  if (!Array.isArray(x.chunks) || !x.chunks.every((c) => c === null || (typeof c === 'string' && ID_RE.test(c)))) {
+    throw bad('has bad chunk ids');
+  }
+}
+
+/** Every object id a manifest names (what the server may serve for this share). */
+export function manifestObjectIds(entry: ManifestEntry, out = new Set<string>()): Set<string> {
+  if (entry.kind === 'file') for (const c of entry.chunks) { if (c !== null) out.add(c); }
+  else for (const child of entry.entries) manifestObjectIds(child, out);
+  return out;
+}
+
+/** Total plaintext bytes under an entry. */
+export function entrySize(entry: ManifestEntry): number {
+  return entry.kind === 'file' ? entry.size : entry.entries.reduce((n, c) => n + entrySize(c), 0);
+}
+
+/** Each file under `entry` with its relative path ('a/b.txt'), depth first. */
+export function* walkFiles(entry: ManifestEntry, prefix = ''): Generator<{ path: string; file: ManifestFile }> {
+  const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+  if (entry.kind === 'file') { yield { path, file: entry }; return; }
+  for (const child of entry.entries) yield* walkFiles(child, path);
+}
