@@ -1,0 +1,40 @@
+// LimitStore: at most `concurrency` object requests (put, get, has, delete) in flight to
+// the inner store at once, the rest queued in order (p-queue). Keeps a slow link from
+// being flooded by the write-back queue. Root and header calls are never queued.
+import PQueue from 'p-queue';
+import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+
+export class LimitStore implements Store {
+  readonly name: string;
+  private readonly queue: PQueue;
+
+  constructor(private readonly inner: Store, concurrency: number) {
+    this.name = inner.name;
+    this.queue = new PQueue({ concurrency });
+  }
+
+  /** Requests waiting for a slot (for `megafs status`). */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return this.queue.add(op, { throwOnTimeout: true });
+  }
+
+  put(id: ObjectId, body: Uint8Array): Promise<void> { return this.run(() => this.inner.put(id, body)); }
+  get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> { return this.run(() => this.inner.get(id, range)); }
+  has(id: ObjectId): Promise<boolean> { return this.run(() => this.inner.has(id)); }
+  delete(id: ObjectId): Promise<void> { return this.run(() => this.inner.delete(id)); }
+  list(): AsyncIterable<ObjectId> { return this.inner.list(); }
+  getRoot(): Promise<RootRecord | null> { return this.inner.getRoot(); }
+  casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> { return this.inner.casRoot(expected, bytes); }
+  getHeader(): Promise<Uint8Array | null> { return this.inner.getHeader(); }
+  putHeader(bytes: Uint8Array): Promise<void> { return this.inner.putHeader(bytes); }
+  usage(): Promise<StoreUsage> { return this.inner.usage(); }
+
+  async close(): Promise<void> {
+    await this.queue.onIdle();
+    await this.inner.close();
+  }
+}
