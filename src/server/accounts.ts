@@ -4,6 +4,7 @@
 // atomic however many requests race. WAL + synchronous=FULL: an acknowledged write survives
 // a crash.
 import { randomBytes } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { StoreError } from '../errors.js';
 import { openDatabase, type Database } from './sqlite.js';
 
@@ -45,6 +46,7 @@ export class AccountDb {
 
   constructor(path: string) {
     this.db = openDatabase(path);
+    chmodSync(path, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');

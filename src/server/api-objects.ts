@@ -27,13 +27,15 @@ async function putObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
   checkId(id);
   const acct = requireAccount(deps, ctx);
   const declared = checkDeclaredLength(ctx.req, deps.limits.maxObjectBytes);
-  if (declared !== null && acct.quotaBytes !== null && deps.db.usage(acct.id).usedBytes + declared > acct.quotaBytes) {
+  const backend = await deps.backends(acct.id);
+  const exists = (await backend.size(id)) !== null;
+  if (!exists && declared !== null && acct.quotaBytes !== null && deps.db.usage(acct.id).usedBytes + declared > acct.quotaBytes) {
     throw new StoreError('E_QUOTA', 'quota exceeded');
   }
+  // The body is read even when the object exists, to keep the connection reusable.
   const body = await readBody(ctx.req, deps.limits.maxObjectBytes);
   if (body.sha256 !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
-  const backend = await deps.backends(acct.id);
-  if ((await backend.size(id)) !== null) return sendEmpty(ctx.res, 200);
+  if (exists) return sendEmpty(ctx.res, 200);
   if (!deps.db.reserve(acct.id, body.bytes.length, 1)) throw new StoreError('E_QUOTA', 'quota exceeded');
   let created = false;
   try {

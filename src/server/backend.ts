@@ -4,6 +4,7 @@
 // prefix is the account id) through storeBackend().
 import { join } from 'node:path';
 import { FsObjects } from '../store/fs-objects.js';
+import { parseS3Spec, S3Store } from '../store/s3.js';
 import type { ByteRange, ObjectId, Store } from '../store/store.js';
 
 export interface ObjectBackend {
@@ -77,4 +78,13 @@ export function storeBackends(openStore: (accountId: string) => Promise<Store>):
     }
     return p;
   };
+}
+
+/** `--s3 s3://BUCKET/PREFIX?endpoint=URL&region=R`: each account's objects under
+ *  PREFIX/<account-id>/ in one bucket (credentials from the AWS environment variables). */
+export function s3Backends(spec: string): BackendFactory {
+  const base = parseS3Spec(spec);
+  return storeBackends((accountId) =>
+    S3Store.open({ ...base, prefix: base.prefix ? `${base.prefix}/${accountId}` : accountId }),
+  );
 }

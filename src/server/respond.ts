@@ -52,6 +52,13 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   } else {
     log(`internal error on ${req.method} ${req.url?.split('?')[0]}: ${(err as Error)?.stack ?? String(err)}`);
   }
-  if (!req.complete) headers.Connection = 'close';
+  if (unreadBody(req)) headers.Connection = 'close';
   sendJson(res, status, { error: { code, message } }, headers);
+}
+
+/** True when the request carries a body that has not been read to its end. */
+export function unreadBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+  return hasBody && !req.complete;
 }

@@ -17,7 +17,7 @@ import { objectRoutes } from './api-objects.js';
 import { Throttle, type ThrottleOptions } from './auth.js';
 import { fsBackends, type BackendFactory } from './backend.js';
 import type { ApiDeps } from './context.js';
-import { sendError, sendJson, type Log } from './respond.js';
+import { sendError, sendJson, unreadBody, type Log } from './respond.js';
 import { Router } from './router.js';
 
 /** The largest sealed object the format produces: a padded 16 MiB payload (16.5 MiB). */
@@ -106,7 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if ('allowed' in match) {
           return sendJson(res, 405, { error: { code: 'E_USAGE', message: 'method not allowed' } }, {
             Allow: match.allowed.join(', '),
-            ...(req.complete ? {} : { Connection: 'close' }),
+            ...(unreadBody(req) ? { Connection: 'close' } : {}),
           });
         }
         await match.handler({ req, res, url, params: match.params, ip: req.socket.remoteAddress ?? '' });
