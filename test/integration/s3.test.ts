@@ -3,6 +3,12 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { S3Store, parseS3Spec, type S3StoreOptions } from '../../src/store/s3.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsStore } from '../../src/store/fs.js';
+import { ReplicatedStore } from '../../src/store/replicate.js';
+import { openStore } from '../../src/store/spec.js';
 import { storeConformance, randomObject } from '../helpers/store-suite.js';
 import { useCeph } from '../helpers/ceph.js';
 
@@ -91,4 +97,47 @@ test('root object carries a nonce: equal bytes get a new etag', async (t) => {
   t.not(a.etag, b.etag);
   t.deepEqual([...(await store.getRoot())!.bytes], [1, 2]);
   await store.close();
+});
+
+test('openStore: s3:// spec with credentials from the environment, and a directory', async (t) => {
+  const c = ceph();
+  const env = { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey };
+  const spec = `s3://megafs-spec/p1?endpoint=${encodeURIComponent(c.endpoint)}&region=${c.region}`;
+  const store = await openStore(spec, { env, create: true });
+  const a = randomObject(64);
+  await store.put(a.id, a.body);
+  t.true(await store.has(a.id));
+  await store.close();
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-spec-'));
+  const fs = await openStore(dir);
+  t.true(fs instanceof FsStore);
+  await fs.close();
+  await rm(dir, { recursive: true, force: true });
+  t.is(await codeOf(openStore('ftp://x/y')), 'E_USAGE');
+  t.is(await codeOf(openStore('http://127.0.0.1:1')), 'E_AUTH');
+});
+
+test('replicated(fs, s3): a corrupted local copy is read from S3 and repaired; a stale S3 root is repaired', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-reps3-'));
+  const fs = await FsStore.open(dir);
+  const s3 = await S3Store.open(options());
+  const rep = new ReplicatedStore([fs, s3], { rootVersion: (b) => (b.length ? BigInt(b[0]) : null) });
+  const a = randomObject(100_000);
+  await rep.put(a.id, a.body);
+  t.true(await s3.has(a.id));
+  await writeFile(join(dir, 'objects', a.id.slice(0, 2), a.id.slice(2, 4), a.id), Buffer.from('garbage'));
+  t.deepEqual(Buffer.from(await rep.get(a.id)), Buffer.from(a.body));
+  await rep.idle();
+  t.deepEqual(Buffer.from(await fs.get(a.id)), Buffer.from(a.body));
+
+  const r1 = await rep.casRoot(null, new Uint8Array([1]));
+  if (!r1.ok) return t.fail();
+  // Only the local store moves on (as if S3 had been cut off): S3 is stale.
+  const local = await fs.getRoot();
+  t.true((await fs.casRoot(local!.etag, new Uint8Array([2, 2]))).ok);
+  t.deepEqual([...(await rep.getRoot())!.bytes], [2, 2]);
+  await rep.idle();
+  t.deepEqual([...(await s3.getRoot())!.bytes], [2, 2]);
+  await rep.close();
+  await rm(dir, { recursive: true, force: true });
 });
