@@ -1,11 +1,13 @@
 // `megafs serve [--data DIR] [--listen HOST:PORT] [--quota SIZE] [--s3 URL]
-//   [--tls-cert F --tls-key F] [--public-url URL] [--no-signup]`: run the ciphertext-only
-// store server until SIGINT/SIGTERM.
+//   [--tls-cert F --tls-key F] [--public-url URL] [--admin-token-file F] [--no-signup]`:
+// run the ciphertext-only store server (with the share routes) until SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { s3Backends } from '../server/backend.js';
 import { startServer } from '../server/server.js';
+import { hashAdminToken } from '../server/shares/admin.js';
+import { shareRoutes } from '../server/shares/routes.js';
 
 export const SERVE_USAGE = `Usage: megafs serve [options]
   --data DIR          data directory (accounts.db, objects); default ./megafs-data
@@ -15,6 +17,7 @@ export const SERVE_USAGE = `Usage: megafs serve [options]
   --tls-cert FILE     PEM certificate (with --tls-key): serve HTTPS
   --tls-key FILE      PEM private key
   --public-url URL    the URL clients use, when behind a proxy
+  --admin-token-file F  enable the admin API (take-downs) for this token
   --no-signup         refuse new accounts
 `;
 
@@ -47,6 +50,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'public-url': { type: 'string' },
+        'admin-token-file': { type: 'string' },
         'no-signup': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -67,6 +71,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const tls = values['tls-cert'] && values['tls-key']
     ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) }
     : undefined;
+  const adminToken = values['admin-token-file'] ? (await readFile(values['admin-token-file'], 'utf8')).trim() : null;
+  if (adminToken === '') throw new UsageError('--admin-token-file is empty');
+  const adminTokenHash = adminToken ? hashAdminToken(adminToken) : null;
   const server = await startServer({
     dataDir: values.data,
     host,
@@ -76,6 +83,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     backends: values.s3 ? s3Backends(values.s3) : undefined,
     publicUrl: values['public-url'],
     allowSignup: !values['no-signup'],
+    routes: shareRoutes({ dataDir: values.data, adminTokenHash }),
   });
   process.stdout.write(`megafs serve: listening on ${server.url} (data in ${values.data})\n`);
   await new Promise<void>((res) => {
