@@ -1,6 +1,7 @@
 // The command dispatcher: one file per command under src/cli/, loaded on demand so
 // that `megafs --help` does not load FUSE or crypto.
 import { UsageError } from '../errors.js';
+import { HelpShown } from './args.js';
 import { EXIT_OK, reportError } from './exit.js';
 import { VERSION } from './version.js';
 
@@ -8,6 +9,18 @@ type Command = (argv: string[]) => Promise<number>;
 
 /** Command name -> loader. Each module exports `run(argv)`. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  init: { summary: 'init [--store SPEC]... [--user NAME]     create a drive (prints the recovery key once)', load: async () => (await import('./init.js')).run },
+  login: { summary: 'login --store SPEC... [--user NAME]     use an existing drive on this machine', load: async () => (await import('./login.js')).run },
+  mount: { summary: 'mount MOUNTPOINT [--foreground] [--cache-dir DIR] [--cache-size SIZE] [--store SPEC]...', load: async () => (await import('./mount.js')).run },
+  unmount: { summary: 'unmount MOUNTPOINT                     upload what is pending, then unmount', load: async () => (await import('./unmount.js')).run },
+  status: { summary: 'status [--json]                        dirty bytes, upload queue, cache use, store health', load: async () => (await import('./status.js')).run },
+  ls: { summary: 'ls [PATH] [--json]                     list a drive directory (no mount needed)', load: async () => (await import('./ls.js')).run },
+  put: { summary: 'put LOCAL PATH                         copy a file into the drive', load: async () => (await import('./put.js')).run },
+  get: { summary: 'get PATH LOCAL                         copy a file out of the drive (LOCAL - = stdout)', load: async () => (await import('./get.js')).run },
+  rm: { summary: 'rm [-r] PATH                           remove a file or directory', load: async () => (await import('./rm.js')).run },
+  mkdir: { summary: 'mkdir [-p] PATH                        create a directory', load: async () => (await import('./mkdir.js')).run },
+  passwd: { summary: 'passwd                                 change the password (nothing is re-encrypted)', load: async () => (await import('./passwd.js')).run },
+  fsck: { summary: 'fsck [--repair]                        check every object on every store and every file', load: async () => (await import('./fsck.js')).run },
   serve: { summary: 'serve [--data DIR] [--listen HOST:PORT]   run the ciphertext-only store server', load: async () => (await import('./serve.js')).serveCommand },
 };
 
@@ -18,8 +31,12 @@ Usage: megafs <command> [options]
 Commands:
 ${Object.values(COMMANDS).map((c) => `  ${c.summary}`).join('\n')}
 
+SPEC: a directory, http(s)://HOST:PORT (megafs serve) or s3://BUCKET/PREFIX?endpoint=URL.
+The password comes from --password-file F, the MEGAFS_PASSWORD variable, or a prompt.
+MEGAFS_HOME (default ~/.megafs) holds this machine's configuration, cache and logs.
+
 Options:
-  --help       show this help
+  --help       show this help (megafs COMMAND --help: that command's usage)
   --version    print the version
 `;
 
@@ -38,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command '${name}' (see megafs --help)`);
     return await (await command.load())(rest);
   } catch (err) {
+    if (err instanceof HelpShown) return EXIT_OK;
     return reportError(err);
   }
 }

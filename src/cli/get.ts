@@ -1,0 +1,49 @@
+// megafs get PATH LOCAL: copy a drive file out without a mount ("-" writes to stdout).
+import { constants as fsc, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fsError } from '../errors.js';
+import { drivePath, parse } from './args.js';
+import { progress } from './progress.js';
+import { withVfs } from './session.js';
+
+const USAGE = 'megafs get PATH LOCAL [--password-file F]';
+const PIECE_BYTES = 1024 * 1024;
+
+async function localTarget(local: string, name: string): Promise<string> {
+  const st = await stat(local).catch(() => null);
+  return st?.isDirectory() ? join(local, name) : local;
+}
+
+function write(out: Writable, data: Uint8Array): Promise<void> {
+  return new Promise((ok, fail) => out.write(data, (e) => (e ? fail(e) : ok())));
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse<{ 'password-file'?: string }>(argv, USAGE, { 'password-file': { type: 'string' } }, 2, 2);
+  const path = drivePath(positionals[0]);
+  await withVfs(values['password-file'], async (vfs) => {
+    const attr = await vfs.getattr(path);
+    if ((attr.mode & fsc.S_IFMT) !== fsc.S_IFREG) throw fsError('EISDIR', `${path} is not a regular file`);
+    const toStdout = positionals[1] === '-';
+    const fh = await vfs.open(path, fsc.O_RDONLY);
+    const out = toStdout ? process.stdout : createWriteStream(await localTarget(positionals[1], path.split('/').pop()!));
+    const bar = progress(`get ${path}`, attr.size);
+    try {
+      for (let position = 0; ;) {
+        const buf = new Uint8Array(PIECE_BYTES);
+        const n = await vfs.read(fh, buf, PIECE_BYTES, position);
+        if (n === 0) break;
+        await write(out, buf.subarray(0, n));
+        position += n;
+        bar.add(n);
+      }
+    } finally {
+      await vfs.release(fh);
+      bar.done();
+      if (!toStdout) await new Promise<void>((ok) => out.end(() => ok()));
+    }
+  });
+  return 0;
+}

@@ -1,0 +1,23 @@
+// megafs login --store SPEC... [--user NAME] [--password-file F]: use an existing drive on
+// this machine (checks the password, then saves the configuration).
+import { homePaths, newConfig, saveConfig } from '../drive/config.js';
+import { unlockDrive } from '../drive/open.js';
+import { getPassword } from '../drive/password.js';
+import { UsageError } from '../errors.js';
+import { parse } from './args.js';
+import { log } from './session.js';
+
+const USAGE = 'megafs login --store SPEC [--store SPEC]... [--user NAME] [--password-file F]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse<{ store?: string[]; user?: string; 'password-file'?: string }>(argv, USAGE, {
+    store: { type: 'string', multiple: true }, user: { type: 'string' }, 'password-file': { type: 'string' },
+  });
+  if (!values.store?.length) throw new UsageError(`--store is required (usage: ${USAGE})`);
+  const cfg = newConfig(values.store, values.user);
+  const drive = await unlockDrive(cfg, await getPassword({ passwordFile: values['password-file'] }), log);
+  await drive.close();
+  await saveConfig(homePaths(), cfg);
+  process.stdout.write(`Logged in to drive ${drive.header.driveId} on ${cfg.stores.join(', ')}\n`);
+  return 0;
+}

@@ -1,0 +1,45 @@
+// What commands that work without a mount share: the configuration, the password, the
+// unlocked drive, and the vfs opened in this process (closed, with its uploads done, at
+// the end).
+import { homePaths, loadConfig, type DriveConfig, type HomePaths } from '../drive/config.js';
+import { unlockDrive, type Drive } from '../drive/open.js';
+import { getPassword } from '../drive/password.js';
+import { openDriveVfs } from '../drive/vfs.js';
+import { MegafsError } from '../errors.js';
+import type { Vfs } from '../vfs/types.js';
+
+export const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+export async function requireConfig(paths: HomePaths): Promise<DriveConfig> {
+  const cfg = await loadConfig(paths);
+  if (!cfg) throw new MegafsError('E_NO_DRIVE', `no drive on this machine (${paths.home}): run megafs init, megafs login or megafs mount`);
+  return cfg;
+}
+
+export async function withDrive<T>(passwordFile: string | undefined, work: (d: Drive, cfg: DriveConfig, paths: HomePaths) => Promise<T>): Promise<T> {
+  const paths = homePaths();
+  const cfg = await requireConfig(paths);
+  const drive = await unlockDrive(cfg, await getPassword({ passwordFile }), log);
+  try {
+    return await work(drive, cfg, paths);
+  } finally {
+    await drive.close();
+  }
+}
+
+export async function withVfs<T>(passwordFile: string | undefined, work: (vfs: Vfs) => Promise<T>): Promise<T> {
+  return withDrive(passwordFile, async (drive, cfg, paths) => {
+    const vfs = await openDriveVfs(drive, cfg, paths, { role: 'cli', log });
+    let ok = false;
+    try {
+      const r = await work(vfs);
+      ok = true;
+      return r;
+    } finally {
+      // close() uploads what is pending; its failure matters only if the work succeeded.
+      const closing = vfs.close();
+      if (ok) await closing;
+      else await closing.catch(() => {});
+    }
+  });
+}

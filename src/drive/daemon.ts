@@ -1,0 +1,86 @@
+// The mount daemon: unlock (or create) the drive, open the vfs, mount it, serve the
+// control socket, and on SIGINT, SIGTERM or `megafs unmount`: upload what is pending,
+// unmount, close. Runs in the foreground; background.ts starts it detached.
+import { rm } from 'node:fs/promises';
+import { mountVfs, checkMountpoint } from '../fuse/mount.js';
+import type { Vfs } from '../vfs/types.js';
+import { homePaths, loadConfig, newConfig, saveConfig, type DriveConfig, type HomePaths } from './config.js';
+import { serveControl, socketPath, type ControlRequest } from './control.js';
+import { createNewDrive, driveExists, unlockDrive, type Drive } from './open.js';
+import { storeHealth } from './health.js';
+import { openDriveVfs } from './vfs.js';
+
+export interface DaemonOptions {
+  mountpoint: string;
+  password: string;
+  /** Store SPECs overriding the configuration's for this run. */
+  stores?: string[];
+  cacheDir?: string;
+  cacheBytes?: number;
+  log: (line: string) => void;
+}
+
+export interface ReadyInfo {
+  mountpoint: string;
+  /** Set when this run created the drive: shown once to the person. */
+  recoveryKey?: string;
+}
+
+/** The configuration, created for the embedded default store when there is none. */
+export async function configOrDefault(paths: HomePaths, stores?: string[]): Promise<{ cfg: DriveConfig; isNew: boolean }> {
+  const saved = await loadConfig(paths);
+  if (saved) return { cfg: stores ? { ...saved, stores } : saved, isNew: false };
+  return { cfg: newConfig(stores ?? [paths.defaultStore]), isNew: true };
+}
+
+async function openOrCreate(paths: HomePaths, o: DaemonOptions): Promise<{ drive: Drive; cfg: DriveConfig; recoveryKey?: string }> {
+  const { cfg, isNew } = await configOrDefault(paths, o.stores);
+  if (!(await driveExists(cfg))) {
+    const { drive, recoveryKey } = await createNewDrive(cfg, o.password, o.log);
+    if (isNew) await saveConfig(paths, cfg);
+    return { drive, cfg, recoveryKey };
+  }
+  if (isNew) await saveConfig(paths, cfg);
+  return { drive: await unlockDrive(cfg, o.password, o.log), cfg };
+}
+
+/** Mount and serve until stopped; `onReady` fires once the mount is usable. */
+export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => void): Promise<void> {
+  const paths = homePaths();
+  const mountpoint = await checkMountpoint(o.mountpoint, o.log);
+  const { drive, cfg, recoveryKey } = await openOrCreate(paths, o);
+  let vfs: Vfs | null = null;
+  try {
+    vfs = await openDriveVfs(drive, cfg, paths, { cacheDir: o.cacheDir, cacheBytes: o.cacheBytes, role: 'daemon', log: o.log });
+    const mounted = await mountVfs(vfs, mountpoint, { log: o.log });
+    const sock = socketPath(paths, mountpoint);
+    const v = vfs;
+    let stopping: Promise<void> | null = null;
+    let stopped!: () => void;
+    const finished = new Promise<void>((r) => { stopped = r; });
+    const stop = (why: string): Promise<void> => (stopping ??= (async () => {
+      o.log(`megafs: ${why}: uploading pending data and unmounting ${mountpoint}`);
+      await v.sync().catch((e: Error) => o.log(`megafs: sync before unmount failed: ${e.message}`));
+      await mounted.unmount().catch((e: Error) => o.log(`megafs: unmount failed: ${e.message}`));
+      server.close();
+      await rm(sock, { force: true });
+      stopped();
+    })());
+    const server = await serveControl(sock, async (req: ControlRequest) => {
+      if (req.cmd === 'unmount') return stop('unmount requested');
+      if (req.cmd === 'status') {
+        return { mountpoint, pid: process.pid, driveId: drive.header.driveId, vfs: v.status(), stores: await storeHealth(drive.stores) };
+      }
+      throw new Error(`unknown request ${JSON.stringify(req)}`);
+    });
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    o.log(`megafs: ${mountpoint} mounted (pid ${process.pid}, store ${drive.store.name})`);
+    onReady({ mountpoint, ...(recoveryKey ? { recoveryKey } : {}) });
+    await finished;
+  } finally {
+    await vfs?.close().catch((e: Error) => o.log(`megafs: closing the drive failed: ${e.message}`));
+    await drive.close().catch(() => {});
+  }
+  o.log(`megafs: ${mountpoint} unmounted`);
+}

@@ -1,0 +1,36 @@
+// The vfs over an unlocked drive, with this machine's cache and state directories.
+// MEGAFS_VFS=memory swaps in the in-memory Vfs (no store, nothing persists): a debugging
+// aid for the FUSE layer alone.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemVfs } from '../fuse/memfs.js';
+import { nodePlatform } from '../platform/node.js';
+import type { Vfs } from '../vfs/types.js';
+import type { DriveConfig, HomePaths } from './config.js';
+import type { Drive } from './open.js';
+
+export const DEFAULT_CACHE_BYTES = 10 * 1024 ** 3;
+
+export interface VfsPlace {
+  /** Cache directory (ciphertext only); default MEGAFS_HOME/cache/<drive id>. */
+  cacheDir?: string;
+  cacheBytes?: number;
+  /** Separate journal/state per user of the drive on this machine ("daemon", "cli"). */
+  role: 'daemon' | 'cli';
+  log: (line: string) => void;
+}
+
+type OpenVfs = (opts: Record<string, unknown>) => Promise<Vfs>;
+
+export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePaths, place: VfsPlace): Promise<Vfs> {
+  if (process.env.MEGAFS_VFS === 'memory') return new MemVfs();
+  const cacheDir = place.cacheDir ?? join(paths.cache, drive.header.driveId);
+  const stateDir = join(paths.state, drive.header.driveId, place.role);
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const { openVfs } = (await import('../vfs/index.js' as string)) as { openVfs: OpenVfs };
+  return openVfs({
+    store: drive.store, keys: drive.keys, header: drive.header, platform: nodePlatform,
+    cacheDir, stateDir, cacheBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
+  });
+}
