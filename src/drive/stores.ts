@@ -1,10 +1,9 @@
 // Store SPECs -> Store objects. A directory is an FsStore; http(s):// a `megafs serve`
-// account (needs the user and the auth secret derived from the password); s3:// through
-// src/store/spec.ts. Several SPECs become one ReplicatedStore.
-import { MegafsError, UsageError } from '../errors.js';
+// account (needs the user and the auth secret derived from the password), s3:// a bucket
+// (src/store/spec.ts opens each). Several SPECs become one ReplicatedStore.
+import { UsageError } from '../errors.js';
 import type { KdfParams } from '../format/header.js';
-import { FsStore } from '../store/fs.js';
-import { HttpStore } from '../store/http.js';
+import { openStore as openSpec } from '../store/spec.js';
 import { fetchKdfParams } from '../store/http-account.js';
 import { ReplicatedStore, type RootVersionFn } from '../store/replicate.js';
 import type { Store } from '../store/store.js';
@@ -33,19 +32,8 @@ export async function accountKdf(specs: string[], user: string | undefined): Pro
 }
 
 export async function openStore(spec: string, creds: Credentials): Promise<Store> {
-  switch (specKind(spec)) {
-    case 'dir':
-      return FsStore.open(spec);
-    case 'http':
-      if (!creds.user || !creds.authSecret) throw new UsageError(`the store ${spec} needs a user name and password`);
-      return new HttpStore({ url: spec, user: creds.user, authSecret: creds.authSecret });
-    case 's3': {
-      const mod = (await import(/* the s3 SPEC parser */ '../store/spec.js' as string).catch(() => null)) as
-        { openStore?: (spec: string, opts: object) => Promise<Store> } | null;
-      if (!mod?.openStore) throw new MegafsError('E_USAGE', 's3:// stores are not supported by this build');
-      return mod.openStore(spec, creds);
-    }
-  }
+  specKind(spec); // a one-line error for an unknown scheme
+  return openSpec(spec, { ...creds, create: true });
 }
 
 /** Several stores behave as one: writes reach all, reads take the first good copy. */

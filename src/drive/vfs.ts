@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemVfs } from '../fuse/memfs.js';
-import { nodePlatform } from '../platform/node.js';
+import { openVfs } from '../vfs/index.js';
 import type { Vfs } from '../vfs/types.js';
 import type { DriveConfig, HomePaths } from './config.js';
 import type { Drive } from './open.js';
@@ -20,17 +20,14 @@ export interface VfsPlace {
   log: (line: string) => void;
 }
 
-type OpenVfs = (opts: Record<string, unknown>) => Promise<Vfs>;
-
 export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePaths, place: VfsPlace): Promise<Vfs> {
   if (process.env.MEGAFS_VFS === 'memory') return new MemVfs();
   const cacheDir = place.cacheDir ?? join(paths.cache, drive.header.driveId);
   const stateDir = join(paths.state, drive.header.driveId, place.role);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const { openVfs } = (await import('../vfs/index.js' as string)) as { openVfs: OpenVfs };
   return openVfs({
-    store: drive.store, keys: drive.keys, header: drive.header, platform: nodePlatform,
-    cacheDir, stateDir, cacheBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
+    store: drive.store, keys: drive.keys, cacheDir, stateDir,
+    cacheSizeBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
   });
 }
