@@ -1,0 +1,41 @@
+// What the engine and the file-data code need from the mount: crypto, the object path
+// (memory cache, disk cache, store, upload queue), the journal and the commit machinery.
+// Implemented by src/vfs/drive.ts; an interface so each part can be read alone.
+import type { DriveKeys } from '../crypto/keys.js';
+import type { SealedObject } from '../crypto/object.js';
+import type { CryptoPlatform } from '../crypto/platform.js';
+import type { TreeEntry } from '../format/tree.js';
+import type { Store } from '../store/store.js';
+import type { DiskCache } from './disk-cache.js';
+import type { Journal } from './journal.js';
+import type { TreeIo } from './tree-io.js';
+import type { Uploader } from './uploader.js';
+import type { VfsStatus } from './types.js';
+
+export interface VfsContext {
+  readonly p: CryptoPlatform;
+  readonly keys: DriveKeys;
+  readonly store: Store;
+  readonly tree: TreeIo;
+  readonly journal: Journal;
+  readonly cache: DiskCache;
+  readonly uploader: Uploader;
+  readonly log: (line: string) => void;
+  /** Plaintext chunk by object id (bounded in bytes), or undefined. */
+  memGet(id: string): Uint8Array | undefined;
+  memSet(id: string, plain: Uint8Array): void;
+  /** Ciphertext of `id` from the disk cache or the store, hash-checked. */
+  fetchObject(id: string): Promise<Uint8Array>;
+  /** Write a sealed object to the disk cache (pinned) and queue its upload. */
+  persist(o: SealedObject): Promise<void>;
+  /** Fingerprint of a tree entry (for the three-way merge). */
+  fingerprint(e: TreeEntry): string;
+  /** Plaintext bytes held in dirty buffers, all files together. */
+  dirtyBytes: number;
+  /** Something changed: start the commit timer. */
+  changed(): void;
+  commit(): Promise<void>;
+  recordError(line: string): void;
+  status(): VfsStatus;
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+// The disk cache: ciphertext objects under cacheDir/objects/ab/<id> (never plaintext,
+// never names), bounded by `limitBytes`, least recently used out first. Pinned objects
+// (sealed here and not yet confirmed on the store) are never evicted; when pinned bytes
+// would pass the limit the vfs answers ENOSPC (see reserve()).
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+interface Entry {
+  sizeBytes: number;
+  pinned: boolean;
+}
+
+export class DiskCache {
+  /** Map order is recency: the first entry is the least recently used. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly madeDirs = new Set<string>();
+  totalBytes = 0;
+  pinnedBytes = 0;
+
+  private constructor(private readonly dir: string, readonly limitBytes: number) {}
+
+  static async open(cacheDir: string, limitBytes: number): Promise<DiskCache> {
+    const dir = join(cacheDir, 'objects');
+    await mkdir(dir, { recursive: true });
+    const c = new DiskCache(dir, limitBytes);
+    for (const shard of await readdir(dir)) {
+      for (const name of await readdir(join(dir, shard))) {
+        const path = join(dir, shard, name);
+        if (!/^[0-9a-f]{64}$/.test(name)) { await unlink(path).catch(() => undefined); continue; }
+        const s = await stat(path);
+        c.entries.set(name, { sizeBytes: s.size, pinned: false });
+        c.totalBytes += s.size;
+      }
+    }
+    return c;
+  }
+
+  private path(id: string): string {
+    return join(this.dir, id.slice(0, 2), id);
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  /** Write an object (temp file + rename, so a killed process leaves no torn object). */
+  async put(id: string, bytes: Uint8Array, pinned: boolean): Promise<void> {
+    const old = this.entries.get(id);
+    if (old) {
+      if (pinned) this.pin(id);
+      return;
+    }
+    const shard = join(this.dir, id.slice(0, 2));
+    if (!this.madeDirs.has(shard)) { await mkdir(shard, { recursive: true }); this.madeDirs.add(shard); }
+    const tmp = `${this.path(id)}.tmp${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, this.path(id));
+    this.entries.set(id, { sizeBytes: bytes.length, pinned });
+    this.totalBytes += bytes.length;
+    if (pinned) this.pinnedBytes += bytes.length;
+    await this.evict();
+  }
+
+  /** The object's bytes, or null when not cached (a torn or missing file is a miss). */
+  async get(id: string): Promise<Uint8Array | null> {
+    const e = this.entries.get(id);
+    if (!e) return null;
+    try {
+      const b = await readFile(this.path(id));
+      this.entries.delete(id);
+      this.entries.set(id, e);
+      return new Uint8Array(b.buffer, b.byteOffset, b.length);
+    } catch {
+      this.drop(id, e);
+      return null;
+    }
+  }
+
+  pin(id: string): void {
+    const e = this.entries.get(id);
+    if (e && !e.pinned) { e.pinned = true; this.pinnedBytes += e.sizeBytes; }
+  }
+
+  unpin(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.pinned) { e.pinned = false; this.pinnedBytes -= e.sizeBytes; }
+  }
+
+  private drop(id: string, e: Entry): void {
+    this.entries.delete(id);
+    this.totalBytes -= e.sizeBytes;
+    if (e.pinned) this.pinnedBytes -= e.sizeBytes;
+  }
+
+  async evict(): Promise<void> {
+    if (this.totalBytes <= this.limitBytes) return;
+    for (const [id, e] of this.entries) {
+      if (this.totalBytes <= this.limitBytes) break;
+      if (e.pinned) continue;
+      this.drop(id, e);
+      await unlink(this.path(id)).catch(() => undefined);
+    }
+  }
+}

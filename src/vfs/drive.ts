@@ -1,0 +1,247 @@
+// The mount's shared machinery (VfsContext): the object path (memory cache -> disk cache
+// -> store, with hash checks), persisting sealed objects, the commit timer, and commits:
+// seal every changed file, write the changed tree objects bottom-up, wait for every
+// upload, then compare-and-swap a new sealed root (version + 1, prevRootHash). A lost
+// swap fetches the other root and merges (merge.ts) before trying again.
+// Order inside one commit (commits run one at a time): seal files -> rotate journal and
+// encode the tree (synchronously: one consistent snapshot) -> upload -> CAS -> state.
+import { LRUCache } from 'lru-cache';
+import { MegafsError, StoreError } from '../errors.js';
+import type { DriveKeys } from '../crypto/keys.js';
+import type { SealedObject } from '../crypto/object.js';
+import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
+import { toHex } from '../format/bytes.js';
+import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
+import { nodePlatform } from '../platform/node.js';
+import type { RootRecord, Store } from '../store/store.js';
+import type { VfsContext } from './context.js';
+import type { DiskCache } from './disk-cache.js';
+import type { VfsEngine } from './engine.js';
+import type { Journal } from './journal.js';
+import { mergeTrees } from './merge.js';
+import { pathOf, type DirNode, type Node } from './nodes.js';
+import { saveState } from './state.js';
+import type { TreeIo } from './tree-io.js';
+import type { VfsStatus } from './types.js';
+import type { Uploader } from './uploader.js';
+
+const MAX_ERRORS = 100;
+const enc = new TextEncoder();
+
+export interface Base {
+  version: bigint;
+  hash: string | null;
+  etag: string | null;
+  treeId: string | null;
+}
+
+export interface DriveOptions {
+  store: Store;
+  keys: DriveKeys;
+  stateDir: string;
+  deviceIdHex: string;
+  hostName: string;
+  log: (line: string) => void;
+  commitDelayMs: number;
+  memCacheBytes: number;
+}
+
+export class Drive implements VfsContext {
+  readonly p = nodePlatform;
+  readonly store: Store;
+  readonly keys: DriveKeys;
+  readonly log: (line: string) => void;
+  engine!: VfsEngine;
+  dirtyBytes = 0;
+  journalFrom = 0;
+  private readonly mem: LRUCache<string, Uint8Array>;
+  private readonly errors: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private failedCommits = 0;
+
+  constructor(
+    readonly opts: DriveOptions,
+    readonly tree: TreeIo,
+    readonly journal: Journal,
+    readonly cache: DiskCache,
+    readonly uploader: Uploader,
+    public base: Base,
+  ) {
+    this.store = opts.store;
+    this.keys = opts.keys;
+    this.log = opts.log;
+    this.mem = new LRUCache<string, Uint8Array>({ maxSize: Math.max(1, opts.memCacheBytes), sizeCalculation: (v) => Math.max(1, v.length) });
+  }
+
+  memGet(id: string): Uint8Array | undefined {
+    return this.mem.get(id);
+  }
+
+  memSet(id: string, plain: Uint8Array): void {
+    if (plain.length <= this.opts.memCacheBytes) this.mem.set(id, plain);
+  }
+
+  async fetchObject(id: string): Promise<Uint8Array> {
+    const cached = await this.cache.get(id);
+    if (cached) return cached;
+    const bytes = await this.store.get(id);
+    if (toHex(this.p.sha256(bytes)) !== id) throw new MegafsError('E_INTEGRITY', `object ${id.slice(0, 16)} from ${this.store.name} does not match its id`);
+    await this.cache.put(id, bytes, false);
+    return bytes;
+  }
+
+  async persist(o: SealedObject): Promise<void> {
+    await this.cache.put(o.id, o.bytes, true);
+    this.uploader.enqueue(o.id, o.bytes);
+  }
+
+  fingerprint(e: TreeEntry): string {
+    return toHex(this.p.sha256(encodeDirLeaf([e])));
+  }
+
+  changed(): void {
+    if (this.timer || this.stopped) return;
+    const delay = this.opts.commitDelayMs * 2 ** Math.min(this.failedCommits, 5);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.commit().catch(() => undefined);
+    }, delay);
+    this.timer.unref();
+  }
+
+  recordError(line: string): void {
+    this.log(`megafs: ${line}`);
+    this.errors.push(line);
+    if (this.errors.length > MAX_ERRORS) this.errors.shift();
+  }
+
+  /** One commit at a time; a failure is recorded and retried by the timer. */
+  commit(): Promise<void> {
+    const run = this.chain.then(() => this.commitOnce());
+    this.chain = run.then(() => { this.failedCommits = 0; }, (e: Error) => {
+      this.failedCommits++;
+      this.recordError(`commit failed: ${e.message}`);
+      this.changed();
+    });
+    return run;
+  }
+
+  private entryOf(n: Node, out: SealedObject[]): TreeEntry {
+    const e: TreeEntry = {
+      name: n.name, type: ENTRY_FILE, mode: n.perm, uid: n.uid, gid: n.gid, size: 0, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs,
+      xattrs: [...n.xattrs.entries()],
+    };
+    if (n.type === 'dir') { e.type = ENTRY_DIR; e.dirId = this.encodeDir(n, out); }
+    else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = enc.encode(n.target).length; }
+    else {
+      e.size = n.sealedSize;
+      e.file = { fileId: n.fileId, fileKey: n.fileKey, ...(n.chunks ? this.tree.fileChunks(n.chunks, out) : { lists: n.lists ?? [] }) };
+    }
+    return e;
+  }
+
+  /** Seal `d` and its dirty descendants bottom-up; returns its tree object id. */
+  encodeDir(d: DirNode, out: SealedObject[]): string {
+    if (d.treeId) return d.treeId;
+    if (!d.children) throw new Error('BUG: dirty directory without children');
+    const entries = [...d.children.values()].map((n) => this.entryOf(n, out));
+    d.treeId = this.tree.encodeDir(entries, out);
+    return d.treeId;
+  }
+
+  private async uploadAll(out: SealedObject[]): Promise<void> {
+    await Promise.all(out.map((o) => this.persist(o)));
+    await this.uploader.waitFor(this.uploader.snapshot());
+  }
+
+  private async commitOnce(): Promise<void> {
+    const data = this.engine.data;
+    for (const f of [...data.unsealed]) if (pathOf(f) !== null) await data.seal(f);
+    const seq = this.journal.rotate();
+    const out: SealedObject[] = [];
+    let treeId = this.encodeDir(this.engine.top, out);
+    await this.uploadAll(out);
+    if (treeId === this.base.treeId) {
+      await this.covered(seq);
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const version = this.base.version + 1n;
+      const bytes = sealRoot(this.p, this.keys, {
+        version, treeId, prevRootHash: this.base.hash ?? ZERO_HASH, timeMs: Date.now(), deviceId: this.opts.deviceIdHex,
+      });
+      const hash = rootHash(this.p, bytes);
+      await saveState(this.opts.stateDir, {
+        ...this.seen(), journalFrom: this.journalFrom, pendingHash: hash, pendingVersion: version.toString(), pendingJournalFrom: seq + 1,
+      });
+      const res = await this.store.casRoot(this.base.etag, bytes);
+      if (res.ok) {
+        this.base = { version, hash, etag: res.etag, treeId };
+        await this.covered(seq);
+        return;
+      }
+      if (attempt >= 10) throw new StoreError('E_CONFLICT', 'the root kept moving under this commit');
+      treeId = await this.mergeWith(res.current);
+    }
+  }
+
+  /** Journal files through `seq` are in the committed root now. */
+  private async covered(seq: number): Promise<void> {
+    this.journalFrom = Math.max(this.journalFrom, seq + 1);
+    await saveState(this.opts.stateDir, { ...this.seen(), journalFrom: this.journalFrom });
+    await this.journal.dropThrough(seq);
+  }
+
+  seen(): { seenVersion: string | null; seenHash: string | null } {
+    return this.base.hash ? { seenVersion: this.base.version.toString(), seenHash: this.base.hash } : { seenVersion: null, seenHash: null };
+  }
+
+  /** Another machine moved the root: check it, merge its tree into ours, make it the base. */
+  private async mergeWith(current: RootRecord | null): Promise<string> {
+    if (!current) throw new MegafsError('E_ROLLBACK', 'the store lost the root it had');
+    const theirs = openRoot(this.p, this.keys, current.bytes);
+    const hash = rootHash(this.p, current.bytes);
+    checkNotRolledBack(this.base.hash ? { version: this.base.version, hash: this.base.hash } : null, theirs, hash);
+    this.log(`megafs: root moved to version ${theirs.version} (device ${theirs.deviceId.slice(0, 8)}); merging`);
+    await mergeTrees(this, this.engine, this.base.treeId, theirs.treeId, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
+    this.base = { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId };
+    const out: SealedObject[] = [];
+    const treeId = this.encodeDir(this.engine.top, out);
+    await this.uploadAll(out);
+    return treeId;
+  }
+
+  status(): VfsStatus {
+    return {
+      dirtyBytes: this.dirtyBytes + this.cache.pinnedBytes,
+      queuedUploads: this.uploader.queued,
+      cacheBytes: this.cache.totalBytes,
+      cacheLimitBytes: this.cache.limitBytes,
+      errors: [...this.errors],
+      rootVersion: this.base.version.toString(),
+    };
+  }
+
+  async shutdown(): Promise<void> {
+    for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
+    await this.commit();
+    this.stopTimers();
+    this.uploader.stop();
+    await this.journal.close();
+  }
+
+  private stopTimers(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Tests: stop as if the process were killed (nothing more is written). */
+  abandon(): void {
+    this.stopTimers();
+    this.journal.abandon();
+    this.uploader.stop();
+  }
+}

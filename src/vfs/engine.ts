@@ -1,0 +1,470 @@
+// The vfs engine: path resolution, handles and every namespace operation. File contents
+// are in file-data.ts, commits and merges in commit.ts. Each successful change is applied
+// by apply() (ops.ts records), which is also how the journal is replayed after a restart:
+// the live call and the replay run the same code with the same values.
+// Locking: namespace changes are synchronous after their awaits (JavaScript's single
+// thread is the lock); file contents take the per-file lock in file-data.ts.
+import { constants as fsc } from 'node:fs';
+import { fsError, FsError, isMegafsError } from '../errors.js';
+import { chunkKeyFor } from '../crypto/chunk.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../format/bytes.js';
+import { FILE_ID_BYTES, KEY_BYTES, NAME_MAX_BYTES } from '../format/constants.js';
+import { XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
+import { chunkCount } from '../chunking/offsets.js';
+import type { Attr, DirEntry, StatFs, Vfs, VfsStatus } from './types.js';
+import { allocIno, markDirty, pathOf, typeBits, type DirNode, type FileNode, type LinkNode, type Node } from './nodes.js';
+import type { JournalOp } from './ops.js';
+import { FileData } from './file-data.js';
+import type { VfsContext } from './context.js';
+
+const O_ACCMODE = 3;
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+const MAX_FILE_BYTES = 2 ** 52;
+const enc = new TextEncoder();
+
+interface Handle {
+  node: Node;
+  flags: number;
+  /** End of the last read: a read starting here is sequential (prefetch). */
+  lastReadEnd: number;
+}
+
+export class VfsEngine implements Vfs {
+  private readonly handles = new Map<number, Handle>();
+  private nextFh = 1;
+  readonly data: FileData;
+  /** True while the journal is replayed: apply() must not journal again. */
+  replaying = false;
+
+  constructor(readonly ctx: VfsContext, public top: DirNode) {
+    this.data = new FileData(ctx);
+  }
+
+  // ---- nodes and paths ----
+
+  newDir(parent: DirNode | null, name: string, perm: number, uid: number, gid: number, timeMs: number): DirNode {
+    return {
+      type: 'dir', ino: allocIno(), perm, uid, gid, atimeMs: timeMs, mtimeMs: timeMs, ctimeMs: timeMs,
+      xattrs: new Map(), parent, name, children: new Map(), treeId: null, loading: null, origin: null,
+    };
+  }
+
+  /** A node for a tree entry loaded from the store. */
+  nodeFromEntry(e: TreeEntry, parent: DirNode, origin: string | null): Node {
+    const base = {
+      ino: allocIno(), perm: e.mode & 0o7777, uid: e.uid, gid: e.gid, atimeMs: e.mtimeMs, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs,
+      xattrs: new Map(e.xattrs), parent, name: e.name, origin,
+    };
+    if (e.type === 2) return { ...base, type: 'dir', children: null, treeId: e.dirId!, loading: null };
+    if (e.type === 3) return { ...base, type: 'symlink', target: e.target ?? '' };
+    const f = e.file!;
+    return {
+      ...base, type: 'file', fileId: f.fileId, fileKey: f.fileKey, chunkKey: chunkKeyFor(f.fileKey),
+      size: e.size, sealedSize: e.size, chunks: f.chunks ? new Map(f.chunks) : null, lists: f.lists ?? null,
+      cutIndex: chunkCount(e.size), ahead: new Map(), dirty: new Map(), dirtyBytes: 0, openCount: 0,
+      pendingIds: new Set(), errors: [], lock: Promise.resolve(),
+    };
+  }
+
+  async children(dir: DirNode): Promise<Map<string, Node>> {
+    if (dir.children) return dir.children;
+    if (!dir.loading) {
+      dir.loading = (async () => {
+        try {
+          const entries = await this.ctx.tree.loadDir(dir.treeId!);
+          const m = new Map<string, Node>();
+          for (const e of entries) m.set(e.name, this.nodeFromEntry(e, dir, this.ctx.fingerprint(e)));
+          if (!dir.children) dir.children = m;
+        } catch (e) {
+          this.ctx.log(`megafs: cannot read directory ${pathOf(dir) ?? '?'}: ${(e as Error).message}`);
+          throw fsError('EIO', `directory ${pathOf(dir) ?? '?'}`);
+        } finally {
+          dir.loading = null;
+        }
+      })();
+    }
+    await dir.loading;
+    return dir.children!;
+  }
+
+  private split(path: string): string[] {
+    if (!path.startsWith('/')) throw fsError('EINVAL', `relative path ${path}`);
+    const parts = path.split('/').filter((s) => s !== '' && s !== '.');
+    for (const p of parts) {
+      if (p === '..') throw fsError('EINVAL', path);
+      if (enc.encode(p).length > NAME_MAX_BYTES) throw fsError('ENAMETOOLONG', path);
+    }
+    return parts;
+  }
+
+  async resolve(path: string): Promise<Node> {
+    let cur: Node = this.top;
+    for (const name of this.split(path)) {
+      if (cur.type !== 'dir') throw fsError('ENOTDIR', path);
+      const next = (await this.children(cur)).get(name);
+      if (!next) throw fsError('ENOENT', path);
+      cur = next;
+    }
+    return cur;
+  }
+
+  async resolveParent(path: string): Promise<{ dir: DirNode; name: string; kids: Map<string, Node> }> {
+    const parts = this.split(path);
+    const name = parts.pop();
+    if (name === undefined) throw fsError('EBUSY', 'the top directory');
+    if (name.includes('\0')) throw fsError('EINVAL', path);
+    const dir = await this.resolve('/' + parts.join('/'));
+    if (dir.type !== 'dir') throw fsError('ENOTDIR', path);
+    return { dir, name, kids: await this.children(dir) };
+  }
+
+  attrOf(n: Node): Attr {
+    let size = 4096;
+    let blocks = 8;
+    if (n.type === 'file') { size = n.size; blocks = this.data.blocks(n); }
+    if (n.type === 'symlink') { size = enc.encode(n.target).length; blocks = 0; }
+    return {
+      ino: n === this.top ? 1 : n.ino, mode: typeBits(n) | n.perm, nlink: n.type === 'dir' ? 2 : 1, uid: n.uid, gid: n.gid,
+      size, blocks, atimeMs: n.atimeMs, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs,
+    };
+  }
+
+  private handle(fh: number): Handle {
+    const h = this.handles.get(fh);
+    if (!h) throw fsError('EBADF', `handle ${fh}`);
+    return h;
+  }
+
+  private fileOf(h: Handle): FileNode {
+    if (h.node.type === 'dir') throw fsError('EISDIR', 'handle');
+    if (h.node.type !== 'file') throw fsError('EINVAL', 'not a regular file');
+    return h.node;
+  }
+
+  /** Record `op` in the journal (unless replaying) and start the commit timer. */
+  private async journal(op: JournalOp): Promise<void> {
+    this.ctx.changed();
+    if (!this.replaying) await this.ctx.journal.append(op);
+  }
+
+  // ---- apply: the one place each change happens (live and replay) ----
+
+  async apply(op: JournalOp): Promise<void> {
+    const now = 'timeMs' in op ? op.timeMs : op.mtimeMs;
+    switch (op.op) {
+      case 'mkdir': case 'create': case 'symlink': {
+        const { dir, name, kids } = await this.resolveParent(op.path);
+        if (kids.has(name)) throw fsError('EEXIST', op.path);
+        let n: Node;
+        if (op.op === 'mkdir') n = this.newDir(dir, name, op.perm, op.uid, op.gid, now);
+        else if (op.op === 'symlink') {
+          n = { type: 'symlink', ino: allocIno(), perm: 0o777, uid: op.uid, gid: op.gid, atimeMs: now, mtimeMs: now, ctimeMs: now,
+            xattrs: new Map(), parent: dir, name, target: op.target, origin: null } satisfies LinkNode;
+        } else {
+          const fileKey = fromHex(op.fileKey);
+          n = { type: 'file', ino: allocIno(), perm: op.perm, uid: op.uid, gid: op.gid, atimeMs: now, mtimeMs: now, ctimeMs: now,
+            xattrs: new Map(), parent: dir, name, origin: null, fileId: fromHex(op.fileId), fileKey, chunkKey: chunkKeyFor(fileKey),
+            size: 0, sealedSize: 0, chunks: new Map(), lists: null, cutIndex: 0, ahead: new Map(), dirty: new Map(), dirtyBytes: 0,
+            openCount: 0, pendingIds: new Set(), errors: [], lock: Promise.resolve() } satisfies FileNode;
+        }
+        kids.set(name, n);
+        this.touchDir(dir, now);
+        break;
+      }
+      case 'unlink': case 'rmdir': {
+        const { dir, name, kids } = await this.resolveParent(op.path);
+        const n = kids.get(name);
+        if (!n) throw fsError('ENOENT', op.path);
+        if (op.op === 'unlink' && n.type === 'dir') throw fsError('EISDIR', op.path);
+        if (op.op === 'rmdir') {
+          if (n.type !== 'dir') throw fsError('ENOTDIR', op.path);
+          if ((await this.children(n)).size > 0) throw fsError('ENOTEMPTY', op.path);
+        }
+        kids.delete(name);
+        this.detach(n);
+        this.touchDir(dir, now);
+        break;
+      }
+      case 'rename': await this.applyRename(op.from, op.to, now, 0); break;
+      case 'data': await this.data.applyRecord(await this.resolve(op.path), op); break;
+      default: {
+        const n = await this.resolve(op.path);
+        if (op.op === 'chmod') n.perm = op.perm & 0o7777;
+        else if (op.op === 'chown') { n.uid = op.uid; n.gid = op.gid; }
+        else if (op.op === 'utimens') { n.atimeMs = op.atimeMs; n.mtimeMs = op.mtimeMs; }
+        else if (op.op === 'setxattr') n.xattrs.set(op.name, fromBase64(op.value));
+        else if (op.op === 'removexattr') {
+          if (!n.xattrs.delete(op.name)) throw fsError('ENODATA', op.name);
+        }
+        n.ctimeMs = now;
+        n.origin = null;
+        markDirty(n.parent);
+      }
+    }
+    await this.journal(op);
+  }
+
+  private touchDir(dir: DirNode, timeMs: number): void {
+    dir.mtimeMs = dir.ctimeMs = timeMs;
+    dir.origin = null;
+    markDirty(dir);
+  }
+
+  /** Unlinked: an open handle keeps the node (and its data) until the last release. */
+  detach(n: Node): void {
+    n.parent = null;
+    if (n.type === 'file' && n.openCount === 0) this.data.forget(n);
+  }
+
+  private async applyRename(from: string, to: string, timeMs: number, flags: number): Promise<void> {
+    const src = await this.resolveParent(from);
+    const dst = await this.resolveParent(to);
+    const n = src.kids.get(src.name);
+    if (!n) throw fsError('ENOENT', from);
+    for (let d: DirNode | null = dst.dir; d; d = d.parent) if (d === n) throw fsError('EINVAL', `${to} is inside ${from}`);
+    const old = dst.kids.get(dst.name);
+    if (old === n) return;
+    if (old) {
+      if (flags & RENAME_NOREPLACE) throw fsError('EEXIST', to);
+      if (n.type === 'dir' && old.type !== 'dir') throw fsError('ENOTDIR', to);
+      if (n.type !== 'dir' && old.type === 'dir') throw fsError('EISDIR', to);
+      if (old.type === 'dir' && (await this.children(old)).size > 0) throw fsError('ENOTEMPTY', to);
+      dst.kids.delete(dst.name);
+      this.detach(old);
+    }
+    src.kids.delete(src.name);
+    n.name = dst.name;
+    n.parent = dst.dir;
+    n.origin = null;
+    n.ctimeMs = timeMs;
+    dst.kids.set(dst.name, n);
+    this.touchDir(src.dir, timeMs);
+    this.touchDir(dst.dir, timeMs);
+  }
+
+  // ---- the Vfs interface ----
+
+  async getattr(path: string): Promise<Attr> {
+    return this.attrOf(await this.resolve(path));
+  }
+
+  async fgetattr(fh: number): Promise<Attr> {
+    return this.attrOf(this.handle(fh).node);
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    const n = await this.resolve(path);
+    if (n.type !== 'dir') throw fsError('ENOTDIR', path);
+    return [...(await this.children(n)).values()].map((c) => ({ name: c.name, attr: this.attrOf(c) }));
+  }
+
+  async open(path: string, flags: number): Promise<number> {
+    const n = await this.resolve(path);
+    const writing = (flags & O_ACCMODE) !== fsc.O_RDONLY;
+    if (n.type === 'dir' && writing) throw fsError('EISDIR', path);
+    if (n.type === 'file' && writing && flags & fsc.O_TRUNC) await this.truncateNode(n, 0);
+    return this.addHandle(n, flags);
+  }
+
+  private addHandle(n: Node, flags: number): number {
+    if (n.type === 'file') n.openCount++;
+    const fh = this.nextFh++;
+    this.handles.set(fh, { node: n, flags, lastReadEnd: -1 });
+    return fh;
+  }
+
+  async create(path: string, mode: number, flags: number): Promise<number> {
+    const { kids, name } = await this.resolveParent(path);
+    const old = kids.get(name);
+    if (old) {
+      if (flags & fsc.O_EXCL) throw fsError('EEXIST', path);
+      return this.open(path, flags);
+    }
+    const p = this.ctx.p;
+    await this.apply({
+      op: 'create', path, perm: mode & 0o7777, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, timeMs: Date.now(),
+      fileId: toHex(p.randomBytes(FILE_ID_BYTES)), fileKey: toHex(p.randomBytes(KEY_BYTES)),
+    });
+    return this.addHandle(kids.get(name)!, flags);
+  }
+
+  async read(fh: number, buf: Uint8Array, length: number, position: number): Promise<number> {
+    const h = this.handle(fh);
+    const f = this.fileOf(h);
+    const sequential = position === h.lastReadEnd;
+    const n = await this.data.read(f, buf, length, position, sequential);
+    h.lastReadEnd = position + n;
+    return n;
+  }
+
+  async write(fh: number, data: Uint8Array, position: number): Promise<number> {
+    const h = this.handle(fh);
+    const f = this.fileOf(h);
+    if ((h.flags & O_ACCMODE) === fsc.O_RDONLY) throw fsError('EBADF', 'handle opened read-only');
+    const copy = data.slice();
+    return this.data.write(f, copy, position, (h.flags & fsc.O_APPEND) !== 0);
+  }
+
+  async flush(fh: number): Promise<void> {
+    const n = this.handle(fh).node;
+    if (n.type !== 'file') return;
+    await this.data.seal(n);
+    this.data.reportErrors(n);
+  }
+
+  async fsync(fh: number): Promise<void> {
+    const n = this.handle(fh).node;
+    if (n.type === 'file') {
+      await this.data.seal(n);
+      this.data.reportErrors(n);
+    }
+    try {
+      await this.ctx.commit();
+    } catch (e) {
+      if (e instanceof FsError) throw e;
+      throw fsError('EIO', `fsync: ${(e as Error).message}`);
+    }
+  }
+
+  async release(fh: number): Promise<void> {
+    const h = this.handle(fh);
+    this.handles.delete(fh);
+    const n = h.node;
+    if (n.type !== 'file') return;
+    n.openCount--;
+    if (pathOf(n) !== null) {
+      await this.data.seal(n).catch((e: Error) => this.ctx.recordError(`close of ${pathOf(n)}: ${e.message}`));
+    } else if (n.openCount === 0) {
+      this.data.forget(n);
+    }
+  }
+
+  private async truncateNode(n: Node, size: number): Promise<void> {
+    if (n.type === 'dir') throw fsError('EISDIR', 'truncate');
+    if (n.type !== 'file') throw fsError('EINVAL', 'truncate');
+    if (!Number.isSafeInteger(size) || size < 0) throw fsError('EINVAL', `size ${size}`);
+    if (size > MAX_FILE_BYTES) throw fsError('EFBIG', `size ${size}`);
+    await this.data.truncate(n, size);
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    await this.truncateNode(await this.resolve(path), size);
+  }
+
+  async ftruncate(fh: number, size: number): Promise<void> {
+    await this.truncateNode(this.handle(fh).node, size);
+  }
+
+  async unlink(path: string): Promise<void> {
+    await this.apply({ op: 'unlink', path, timeMs: Date.now() });
+  }
+
+  async mkdir(path: string, mode: number): Promise<void> {
+    await this.apply({ op: 'mkdir', path, perm: mode & 0o7777, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, timeMs: Date.now() });
+  }
+
+  async rmdir(path: string): Promise<void> {
+    if (this.split(path).length === 0) throw fsError('EBUSY', 'the top directory');
+    await this.apply({ op: 'rmdir', path, timeMs: Date.now() });
+  }
+
+  async rename(from: string, to: string, flags = 0): Promise<void> {
+    if (flags & RENAME_EXCHANGE) throw fsError('ENOTSUP', 'RENAME_EXCHANGE');
+    if (flags & ~RENAME_NOREPLACE) throw fsError('EINVAL', `rename flags ${flags}`);
+    if (this.split(from).length === 0 || this.split(to).length === 0) throw fsError('EBUSY', 'the top directory');
+    const timeMs = Date.now();
+    await this.applyRename(from, to, timeMs, flags);
+    await this.journal({ op: 'rename', from, to, timeMs });
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    if (target.length === 0) throw fsError('ENOENT', 'empty symlink target');
+    await this.apply({ op: 'symlink', path, target, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, timeMs: Date.now() });
+  }
+
+  async readlink(path: string): Promise<string> {
+    const n = await this.resolve(path);
+    if (n.type !== 'symlink') throw fsError('EINVAL', `${path} is not a symlink`);
+    return n.target;
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    await this.resolve(from);
+    throw fsError('EPERM', `hard links are not supported (${to})`);
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.apply({ op: 'chmod', path, perm: mode & 0o7777, timeMs: Date.now() });
+  }
+
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    const n = await this.resolve(path);
+    await this.apply({ op: 'chown', path, uid: uid === -1 ? n.uid : uid, gid: gid === -1 ? n.gid : gid, timeMs: Date.now() });
+  }
+
+  async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+    await this.apply({ op: 'utimens', path, atimeMs, mtimeMs, timeMs: Date.now() });
+  }
+
+  async setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void> {
+    const n = await this.resolve(path);
+    if (name.length === 0 || enc.encode(name).length > 255) throw fsError('ERANGE', 'xattr name');
+    if (value.length > XATTR_MAX_VALUE_BYTES) throw fsError('E2BIG', `xattr value of ${value.length} bytes`);
+    if (flags & XATTR_CREATE && n.xattrs.has(name)) throw fsError('EEXIST', name);
+    if (flags & XATTR_REPLACE && !n.xattrs.has(name)) throw fsError('ENODATA', name);
+    await this.apply({ op: 'setxattr', path, name, value: toBase64(value), timeMs: Date.now() });
+  }
+
+  async getxattr(path: string, name: string): Promise<Uint8Array> {
+    const v = (await this.resolve(path)).xattrs.get(name);
+    if (!v) throw fsError('ENODATA', name);
+    return v.slice();
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    return [...(await this.resolve(path)).xattrs.keys()];
+  }
+
+  async removexattr(path: string, name: string): Promise<void> {
+    await this.apply({ op: 'removexattr', path, name, timeMs: Date.now() });
+  }
+
+  async statfs(): Promise<StatFs> {
+    const bsize = 4096;
+    let used = 0;
+    let quota: number | null = null;
+    let files = 0;
+    try {
+      const u = await this.ctx.store.usage();
+      used = u.usedBytes;
+      quota = u.quotaBytes;
+      files = u.objectCount;
+    } catch (e) {
+      if (!isMegafsError(e)) throw e;
+    }
+    const total = quota ?? Math.max(used * 2, 2 ** 50);
+    const blocks = Math.floor(total / bsize);
+    const bfree = Math.max(0, blocks - Math.ceil(used / bsize));
+    return { bsize, frsize: bsize, blocks, bfree, bavail: bfree, files: files + 2 ** 32, ffree: 2 ** 32, favail: 2 ** 32, namemax: NAME_MAX_BYTES };
+  }
+
+  async sync(): Promise<void> {
+    await this.ctx.commit();
+  }
+
+  status(): VfsStatus {
+    return this.ctx.status();
+  }
+
+  async close(): Promise<void> {
+    await this.ctx.shutdown();
+  }
+
+  /** All files with unsealed changes that are still in the tree. */
+  openFiles(): FileNode[] {
+    return [...this.handles.values()].map((h) => h.node).filter((n): n is FileNode => n.type === 'file');
+  }
+}

@@ -1,0 +1,327 @@
+// File contents: reads through the memory and disk caches, writes into plaintext chunk
+// buffers, truncation, and sealing (chunks -> ciphertext objects in the disk cache,
+// queued for upload, recorded in the journal). One operation at a time per file
+// (FileNode.lock); reads take no lock (they see the state before or after a change).
+// Seal rules (docs/format.md "Chunks"): a chunk is sealed with isLast = (index ==
+// lastChunkIndex(size)); when the last index moves (growth, truncation) the old and the
+// new last chunk are opened and sealed again. A stored chunk may be shorter than its
+// plain length (the rest reads as zeros); holes are absent from the chunk map.
+import { fsError, isMegafsError } from '../errors.js';
+import { openChunk, sealChunk } from '../crypto/chunk.js';
+import { toHex } from '../format/bytes.js';
+import { CHUNK_SIZE } from '../format/constants.js';
+import { chunkCount, chunkPlainLength, lastChunkIndex, planRange } from '../chunking/offsets.js';
+import { markDirty, pathOf, type FileNode, type Node } from './nodes.js';
+import type { JournalOp } from './ops.js';
+import type { VfsContext } from './context.js';
+import type { SealedObject } from '../crypto/object.js';
+
+/** Chunks read ahead of a sequential reader. */
+const PREFETCH_CHUNKS = 4;
+/** Complete dirty chunks a writer may hold before they are sealed early. */
+const AHEAD_AFTER_CHUNKS = 4;
+/** Small buffers grow by doubling up to this, then jump to a full chunk. */
+const SMALL_BUFFER_BYTES = 64 * 1024;
+
+function capacityFor(bytes: number): number {
+  if (bytes > SMALL_BUFFER_BYTES) return CHUNK_SIZE;
+  let c = 4096;
+  while (c < bytes) c *= 2;
+  return c;
+}
+
+export class FileData {
+  /** Files with changes not yet sealed (the commit seals them first). */
+  readonly unsealed = new Set<FileNode>();
+  private readonly inflight = new Map<string, Promise<Uint8Array>>();
+
+  constructor(private readonly ctx: VfsContext) {}
+
+  private locked<T>(f: FileNode, fn: () => Promise<T>): Promise<T> {
+    const run = f.lock.then(fn);
+    f.lock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  async chunksOf(f: FileNode): Promise<Map<number, string>> {
+    if (!f.chunks) {
+      try {
+        f.chunks = await this.ctx.tree.loadChunkLists(f.lists ?? []);
+      } catch (e) {
+        this.ctx.log(`megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} failed its check: ${(e as Error).message}`);
+        throw fsError('EIO', `chunk list of ${pathOf(f)}`);
+      }
+      f.lists = null;
+    }
+    return f.chunks;
+  }
+
+  blocks(f: FileNode): number {
+    const stored = (f.chunks ? [...f.chunks.keys()].filter((i) => i < f.cutIndex).length : chunkCount(f.sealedSize)) + f.ahead.size + f.dirty.size;
+    return Math.ceil(Math.min(f.size, stored * CHUNK_SIZE) / 512);
+  }
+
+  /** Open sealed chunk `id` at (f, index), through the memory cache. EIO on tampering. */
+  private openSealed(f: FileNode, chunkIndex: number, id: string, isLast: boolean): Promise<Uint8Array> {
+    const hit = this.ctx.memGet(id);
+    if (hit) return Promise.resolve(hit);
+    let p = this.inflight.get(id);
+    if (!p) {
+      p = (async () => {
+        let bytes: Uint8Array;
+        try {
+          bytes = await this.ctx.fetchObject(id);
+        } catch (e) {
+          this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
+          throw fsError('EIO', `chunk ${chunkIndex}`);
+        }
+        try {
+          const plain = openChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex, isLast }, bytes, id);
+          this.ctx.memSet(id, plain);
+          return plain;
+        } catch (e) {
+          this.ctx.log(`megafs: chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
+          throw fsError('EIO', `chunk ${chunkIndex} failed its integrity check`);
+        }
+      })().finally(() => this.inflight.delete(id));
+      this.inflight.set(id, p);
+    }
+    return p;
+  }
+
+  /** The live chunk ignoring dirty buffers: ahead, then sealed; null for a hole. */
+  private async sealedPlain(f: FileNode, idx: number): Promise<Uint8Array | null> {
+    if (idx > lastChunkIndex(f.size)) return null;
+    const ahead = f.ahead.get(idx);
+    if (ahead) return this.openSealed(f, idx, ahead, false);
+    const chunks = await this.chunksOf(f);
+    const id = idx < f.cutIndex ? chunks.get(idx) : undefined;
+    return id ? this.openSealed(f, idx, id, idx === lastChunkIndex(f.sealedSize)) : null;
+  }
+
+  private plainChunk(f: FileNode, idx: number): Promise<Uint8Array | null> | Uint8Array {
+    return f.dirty.get(idx) ?? this.sealedPlain(f, idx);
+  }
+
+  async read(f: FileNode, buf: Uint8Array, length: number, position: number, sequential: boolean): Promise<number> {
+    if (position >= f.size || length <= 0) return 0;
+    const n = Math.min(length, f.size - position);
+    const spans = planRange(position, n);
+    await Promise.all(spans.map(async (s) => {
+      const plain = await this.plainChunk(f, s.chunkIndex);
+      const avail = plain ? Math.max(0, Math.min(s.length, plain.length - s.offsetInChunk)) : 0;
+      if (avail > 0) buf.set(plain!.subarray(s.offsetInChunk, s.offsetInChunk + avail), s.bufferOffset);
+      buf.fill(0, s.bufferOffset + avail, s.bufferOffset + s.length);
+    }));
+    if (sequential) {
+      const last = lastChunkIndex(f.size);
+      const from = spans[spans.length - 1].chunkIndex + 1;
+      for (let i = from; i < from + PREFETCH_CHUNKS && i <= last; i++) {
+        if (!f.dirty.has(i)) void this.sealedPlain(f, i).catch(() => undefined);
+      }
+    }
+    return n;
+  }
+
+  private setDirty(f: FileNode, idx: number, buf: Uint8Array): void {
+    const old = f.dirty.get(idx);
+    const delta = buf.length - (old?.length ?? 0);
+    f.dirty.set(idx, buf);
+    f.dirtyBytes += delta;
+    this.ctx.dirtyBytes += delta;
+  }
+
+  private dropDirty(f: FileNode, idx: number): void {
+    const old = f.dirty.get(idx);
+    if (!old) return;
+    f.dirty.delete(idx);
+    f.dirtyBytes -= old.length;
+    this.ctx.dirtyBytes -= old.length;
+  }
+
+  /** The dirty buffer of chunk idx, at least `need` bytes, holding the live content. */
+  private async bufferFor(f: FileNode, idx: number, need: number, overwritesAll: boolean): Promise<Uint8Array> {
+    let b = f.dirty.get(idx);
+    if (!b) {
+      const base = overwritesAll ? null : await this.sealedPlain(f, idx);
+      b = new Uint8Array(capacityFor(Math.max(need, base?.length ?? 0)));
+      if (base) b.set(base);
+      this.setDirty(f, idx, b);
+    } else if (b.length < need) {
+      const nb = new Uint8Array(capacityFor(need));
+      nb.set(b);
+      this.setDirty(f, idx, (b = nb));
+    }
+    return b;
+  }
+
+  private touched(f: FileNode): void {
+    f.mtimeMs = f.ctimeMs = Date.now();
+    f.origin = null;
+    markDirty(f.parent);
+    this.unsealed.add(f);
+    this.ctx.changed();
+  }
+
+  write(f: FileNode, data: Uint8Array, position: number, append: boolean): Promise<number> {
+    return this.locked(f, async () => {
+      if (append) position = f.size;
+      const end = position + data.length;
+      if (!Number.isSafeInteger(end) || end > 2 ** 52) throw fsError('EFBIG', `write past ${end}`);
+      const c = this.ctx.cache;
+      if (c.pinnedBytes + this.ctx.dirtyBytes + data.length > c.limitBytes) {
+        throw fsError('ENOSPC', 'the cache is full of data not yet uploaded');
+      }
+      const newSize = Math.max(f.size, end);
+      for (const s of planRange(position, data.length)) {
+        const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
+        const b = await this.bufferFor(f, s.chunkIndex, s.offsetInChunk + s.length, whole);
+        b.set(data.subarray(s.bufferOffset, s.bufferOffset + s.length), s.offsetInChunk);
+      }
+      f.size = newSize;
+      this.touched(f);
+      if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f);
+      return data.length;
+    });
+  }
+
+  /** Seal the complete chunks before the last one (isLast false) to bound memory. */
+  private async sealAhead(f: FileNode): Promise<void> {
+    const last = lastChunkIndex(f.size);
+    const objs: SealedObject[] = [];
+    for (const [idx, buf] of f.dirty) {
+      if (idx >= last) continue;
+      const o = sealChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf);
+      this.dropDirty(f, idx);
+      f.ahead.set(idx, o.id);
+      f.pendingIds.add(o.id);
+      this.ctx.memSet(o.id, buf);
+      objs.push(o);
+    }
+    await Promise.all(objs.map((o) => this.ctx.persist(o)));
+  }
+
+  truncate(f: FileNode, size: number): Promise<void> {
+    return this.locked(f, async () => {
+      if (size < f.size) {
+        const keep = chunkCount(size);
+        for (const idx of [...f.dirty.keys()]) if (idx >= keep) this.dropDirty(f, idx);
+        for (const idx of [...f.ahead.keys()]) if (idx >= keep) f.ahead.delete(idx);
+        f.cutIndex = Math.min(f.cutIndex, keep);
+        const inChunk = size % CHUNK_SIZE;
+        if (inChunk !== 0) {
+          const idx = keep - 1;
+          let b = f.dirty.get(idx);
+          if (!b) {
+            const base = await this.sealedPlain(f, idx);
+            if (base) { b = new Uint8Array(capacityFor(base.length)); b.set(base); this.setDirty(f, idx, b); }
+          }
+          b?.fill(0, inChunk);
+        }
+      }
+      f.size = size;
+      this.touched(f);
+    });
+  }
+
+  needsSeal(f: FileNode): boolean {
+    return f.dirty.size > 0 || f.ahead.size > 0 || f.size !== f.sealedSize || f.cutIndex < chunkCount(f.sealedSize);
+  }
+
+  /** Seal every change of `f`: chunks to the cache and upload queue, a journal record.
+   *  When this resolves, the change survives a killed process. */
+  seal(f: FileNode): Promise<void> {
+    return this.locked(f, () => this.sealLocked(f));
+  }
+
+  private async sealLocked(f: FileNode): Promise<void> {
+    if (!this.needsSeal(f)) { this.unsealed.delete(f); return; }
+    const chunks = await this.chunksOf(f);
+    const S = f.size;
+    const last = lastChunkIndex(S);
+    const oldLast = lastChunkIndex(f.sealedSize);
+    const reload = new Set<number>();
+    if (oldLast !== last) {
+      for (const idx of [oldLast, last]) {
+        if (idx >= 0 && idx <= last && (f.ahead.has(idx) || (idx < f.cutIndex && chunks.has(idx)))) reload.add(idx);
+      }
+    }
+    if (f.ahead.has(last)) reload.add(last);
+    for (const idx of reload) {
+      if (f.dirty.has(idx)) continue;
+      const base = await this.sealedPlain(f, idx);
+      if (base) this.setDirty(f, idx, base.slice());
+    }
+    // From here on, synchronous: the tree never sees a half-sealed file.
+    const next = new Map<number, string>();
+    for (const [i, id] of chunks) if (i < f.cutIndex && i <= last) next.set(i, id);
+    const set: [number, string][] = [];
+    for (const [i, id] of f.ahead) {
+      if (i <= last && !f.dirty.has(i)) { next.set(i, id); set.push([i, id]); }
+    }
+    const objs: SealedObject[] = [];
+    for (const [i, buf] of f.dirty) {
+      if (i > last) continue;
+      const plain = buf.subarray(0, Math.min(buf.length, chunkPlainLength(i, S)));
+      const o = sealChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex: i, isLast: i === last }, plain);
+      next.set(i, o.id);
+      set.push([i, o.id]);
+      f.pendingIds.add(o.id);
+      this.ctx.memSet(o.id, plain);
+      objs.push(o);
+    }
+    const cutIndex = f.cutIndex;
+    for (const i of [...f.dirty.keys()]) this.dropDirty(f, i);
+    f.ahead.clear();
+    f.chunks = next;
+    f.sealedSize = S;
+    f.cutIndex = chunkCount(S);
+    f.origin = null;
+    markDirty(f.parent);
+    this.unsealed.delete(f);
+    this.ctx.changed();
+    await Promise.all(objs.map((o) => this.ctx.persist(o)));
+    const path = pathOf(f);
+    if (path) await this.ctx.journal.append({ op: 'data', path, fileId: toHex(f.fileId), size: S, cutIndex, set, mtimeMs: f.mtimeMs });
+  }
+
+  /** Throw EIO (once per failure) for a background failure of this file. */
+  reportErrors(f: FileNode): void {
+    for (const id of [...f.pendingIds]) if (!this.ctx.uploader.isPending(id)) f.pendingIds.delete(id);
+    const upload = this.ctx.uploader.failureOf(f.pendingIds);
+    const line = f.errors.shift() ?? (upload ? `upload failed: ${upload.message}` : null);
+    if (line) throw fsError('EIO', `${pathOf(f) ?? '(unlinked file)'}: ${line}`);
+  }
+
+  /** Drop the buffers of an unlinked file nobody holds open. */
+  forget(f: FileNode): void {
+    for (const i of [...f.dirty.keys()]) this.dropDirty(f, i);
+    f.ahead.clear();
+    this.unsealed.delete(f);
+  }
+
+  /** Journal replay of a 'data' record. */
+  async applyRecord(n: Node, op: Extract<JournalOp, { op: 'data' }>): Promise<void> {
+    if (n.type !== 'file' || toHex(n.fileId) !== op.fileId) throw fsError('ENOENT', `${op.path} is another file now`);
+    const chunks = await this.chunksOf(n);
+    const last = lastChunkIndex(op.size);
+    for (const i of [...chunks.keys()]) if (i >= op.cutIndex || i > last) chunks.delete(i);
+    for (const [i, id] of op.set) {
+      chunks.set(i, id);
+      if (this.ctx.cache.has(id)) {
+        this.ctx.cache.pin(id);
+        this.ctx.uploader.enqueue(id, null);
+        n.pendingIds.add(id);
+      }
+    }
+    n.size = n.sealedSize = op.size;
+    n.cutIndex = chunkCount(op.size);
+    n.mtimeMs = op.mtimeMs;
+    n.origin = null;
+    markDirty(n.parent);
+  }
+}
+
+export function isEio(e: unknown): boolean {
+  return isMegafsError(e, 'EIO');
+}

@@ -1,0 +1,113 @@
+// openVfs: the vfs over a Store. Loads (or creates) the drive's root, checks it against
+// the last root this machine saw (E_ROLLBACK), replays the local journal on top of it and
+// resumes the pending uploads. See docs/design.md "vfs".
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { MegafsError } from '../errors.js';
+import type { DriveKeys } from '../crypto/keys.js';
+import { checkNotRolledBack, openRoot, rootHash } from '../crypto/root.js';
+import { toHex } from '../format/bytes.js';
+import { nodePlatform } from '../platform/node.js';
+import type { Store } from '../store/store.js';
+import { DiskCache } from './disk-cache.js';
+import { Drive, type Base } from './drive.js';
+import { VfsEngine } from './engine.js';
+import { Journal } from './journal.js';
+import { loadState, saveState } from './state.js';
+import { TreeIo } from './tree-io.js';
+import type { Vfs } from './types.js';
+import { Uploader } from './uploader.js';
+import type { DirNode } from './nodes.js';
+
+export type { Vfs } from './types.js';
+
+export interface OpenVfsOptions {
+  store: Store;
+  keys: DriveKeys;
+  /** Small local state: last seen root, journal. */
+  stateDir: string;
+  /** Ciphertext object cache. */
+  cacheDir: string;
+  cacheSizeBytes: number;
+  /** Decrypted chunks kept in memory (default 64 MiB). */
+  memCacheBytes?: number;
+  /** Names this machine in roots it writes (any string; hashed to 16 bytes). */
+  deviceId: string;
+  hostName?: string;
+  log?: (line: string) => void;
+  /** Delay from a change to the commit of a new root (default 1000 ms). */
+  commitDelayMs?: number;
+  /** Parallel uploads (default 8). */
+  uploadConcurrency?: number;
+}
+
+/** A Vfs plus what tests need: simulate a killed process. */
+export interface VfsHandle extends Vfs {
+  /** Stop at once as if the process died: nothing more is written anywhere. */
+  abandon(): void;
+}
+
+const UPLOAD_MEM_BYTES = 64 << 20;
+
+function deviceHex(deviceId: string): string {
+  if (/^[0-9a-f]{32}$/.test(deviceId)) return deviceId;
+  return toHex(nodePlatform.sha256(new TextEncoder().encode(deviceId))).slice(0, 32);
+}
+
+export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
+  const p = nodePlatform;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await mkdir(opts.stateDir, { recursive: true });
+  await mkdir(opts.cacheDir, { recursive: true });
+  const state = await loadState(opts.stateDir);
+  const cache = await DiskCache.open(opts.cacheDir, opts.cacheSizeBytes);
+  const rec = await opts.store.getRoot();
+  let base: Base = { version: 0n, hash: null, etag: null, treeId: null };
+  let journalFrom = state.journalFrom;
+  if (rec) {
+    const root = openRoot(p, opts.keys, rec.bytes);
+    const hash = rootHash(p, rec.bytes);
+    let seen = state.seenVersion && state.seenHash ? { version: BigInt(state.seenVersion), hash: state.seenHash } : null;
+    if (state.pendingHash === hash && state.pendingVersion) {
+      // Our last swap landed before the process stopped.
+      journalFrom = state.pendingJournalFrom ?? journalFrom;
+      seen = { version: BigInt(state.pendingVersion), hash };
+    }
+    checkNotRolledBack(seen, root, hash);
+    base = { version: root.version, hash, etag: rec.etag, treeId: root.treeId };
+  } else if (state.seenVersion) {
+    throw new MegafsError('E_ROLLBACK', `the store has no root, but this machine saw version ${state.seenVersion}`);
+  }
+  const { journal, ops } = await Journal.open(opts.stateDir, p, opts.keys.journal, journalFrom);
+  const ref: { drive?: Drive } = {};
+  const tree = new TreeIo(p, opts.keys.tree, opts.keys.nameHash, (id) => ref.drive!.fetchObject(id));
+  const uploader = new Uploader(opts.store, cache, opts.uploadConcurrency ?? 8, UPLOAD_MEM_BYTES, (line) => ref.drive?.recordError(line));
+  const drive = new Drive({
+    store: opts.store, keys: opts.keys, stateDir: opts.stateDir, deviceIdHex: deviceHex(opts.deviceId),
+    hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, memCacheBytes: opts.memCacheBytes ?? 64 << 20,
+  }, tree, journal, cache, uploader, base);
+  ref.drive = drive;
+  drive.journalFrom = journalFrom;
+  const now = Date.now();
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const top: DirNode = {
+    type: 'dir', ino: 1, perm: 0o755, uid, gid, atimeMs: now, mtimeMs: now, ctimeMs: now, xattrs: new Map(), parent: null,
+    name: '/', origin: null, children: rec ? null : new Map(), treeId: base.treeId, loading: null,
+  };
+  const engine = new VfsEngine(drive, top);
+  drive.engine = engine;
+  await saveState(opts.stateDir, { ...drive.seen(), journalFrom });
+  engine.replaying = true;
+  for (const op of ops) {
+    try {
+      await engine.apply(op);
+    } catch (e) {
+      log(`megafs: journal replay: ${op.op} ${'path' in op ? op.path : op.from} skipped (${(e as Error).message})`);
+    }
+  }
+  engine.replaying = false;
+  if (!rec) await drive.commit();
+  else if (ops.length > 0) drive.changed();
+  return Object.assign(engine, { abandon: () => drive.abandon() });
+}

@@ -1,0 +1,98 @@
+// Reads and writes tree objects: directories (sharded past LEAF_MAX_ENTRIES by the
+// name-hash HMAC into DIR_INDEX objects) and external chunk lists. Sealing is memoized
+// by the SHA-256 of the plaintext payload, so an unchanged shard or chunk list keeps its
+// object id: one new entry in a 100,000-entry directory rewrites one leaf and the index.
+import { createHmac } from 'node:crypto';
+import { AAD_TREE } from '../crypto/labels.js';
+import { openObject, sealObject, type SealedObject } from '../crypto/object.js';
+import type { CryptoPlatform } from '../crypto/platform.js';
+import { toHex } from '../format/bytes.js';
+import {
+  INLINE_MAX_CHUNKS, LEAF_MAX_ENTRIES, LIST_MAX_CHUNKS, TREE_CHUNK_LIST, TREE_DIR_INDEX, TREE_DIR_LEAF,
+  decodeTree, encodeChunkList, encodeDirIndex, encodeDirLeaf, type ChunkRef, type FileBody, type TreeEntry,
+} from '../format/tree.js';
+import { FormatError } from '../errors.js';
+
+const EMPTY = new Uint8Array(0);
+/** Past this depth a shard is written as one leaf whatever its size (2^256 names...). */
+const MAX_DEPTH = 8;
+
+export class TreeIo {
+  /** sha256(payload) hex -> object id of a sealed copy known to be on the store or queued. */
+  private readonly memo = new Map<string, string>();
+
+  constructor(
+    private readonly p: CryptoPlatform,
+    private readonly treeKey: Uint8Array,
+    private readonly nameHashKey: Uint8Array,
+    private readonly fetch: (id: string) => Promise<Uint8Array>,
+  ) {}
+
+  private async open(id: string): Promise<ReturnType<typeof decodeTree>> {
+    const payload = openObject(this.p, this.treeKey, AAD_TREE, EMPTY, await this.fetch(id), id);
+    this.memo.set(toHex(this.p.sha256(payload)), id);
+    return decodeTree(payload);
+  }
+
+  private seal(payload: Uint8Array, out: SealedObject[]): string {
+    const h = toHex(this.p.sha256(payload));
+    const known = this.memo.get(h);
+    if (known) return known;
+    const o = sealObject(this.p, this.treeKey, AAD_TREE, EMPTY, payload);
+    this.memo.set(h, o.id);
+    out.push(o);
+    return o.id;
+  }
+
+  /** All entries of the directory whose tree object is `id`. */
+  async loadDir(id: string): Promise<TreeEntry[]> {
+    const t = await this.open(id);
+    if (t.kind === TREE_DIR_LEAF) return t.entries;
+    if (t.kind !== TREE_DIR_INDEX) throw new FormatError('E_FORMAT', 'expected a directory object');
+    const parts = await Promise.all(t.buckets.map(([, child]) => this.loadDir(child)));
+    return parts.flat();
+  }
+
+  /** The chunk map of a file whose ids live in CHUNK_LIST objects. */
+  async loadChunkLists(lists: ChunkRef[]): Promise<Map<number, string>> {
+    const m = new Map<number, string>();
+    for (const [, id] of lists) {
+      const t = await this.open(id);
+      if (t.kind !== TREE_CHUNK_LIST) throw new FormatError('E_FORMAT', 'expected a chunk list object');
+      for (const [i, c] of t.refs) m.set(i, c);
+    }
+    return m;
+  }
+
+  /** The chunk part of a file entry: inline up to INLINE_MAX_CHUNKS, else list objects. */
+  fileChunks(chunks: Map<number, string>, out: SealedObject[]): Pick<FileBody, 'chunks' | 'lists'> {
+    const refs: ChunkRef[] = [...chunks.entries()].sort((a, b) => a[0] - b[0]);
+    if (refs.length <= INLINE_MAX_CHUNKS) return { chunks: refs };
+    const lists: ChunkRef[] = [];
+    for (let i = 0; i < refs.length; i += LIST_MAX_CHUNKS) {
+      const part = refs.slice(i, i + LIST_MAX_CHUNKS);
+      lists.push([part[0][0], this.seal(encodeChunkList(part), out)]);
+    }
+    return { lists };
+  }
+
+  nameHash(name: string): Uint8Array {
+    return createHmac('sha256', this.nameHashKey).update(name, 'utf8').digest();
+  }
+
+  /** Seal a directory of `entries`; returns its tree object id. */
+  encodeDir(entries: TreeEntry[], out: SealedObject[], depth = 0): string {
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (entries.length <= LEAF_MAX_ENTRIES || depth >= MAX_DEPTH) return this.seal(encodeDirLeaf(entries), out);
+    const buckets = new Map<number, TreeEntry[]>();
+    for (const e of entries) {
+      const b = this.nameHash(e.name)[depth];
+      let list = buckets.get(b);
+      if (!list) buckets.set(b, (list = []));
+      list.push(e);
+    }
+    const index: [number, string][] = [...buckets.entries()].sort((a, b) => a[0] - b[0])
+      .map(([b, list]) => [b, this.encodeDir(list, out, depth + 1)]);
+    return this.seal(encodeDirIndex(depth, index), out);
+  }
+}
