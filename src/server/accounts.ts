@@ -1,12 +1,13 @@
 // Account records in SQLite (DIR/accounts.db): name, the sha256 of the auth secret (never
 // the secret), the drive header, the root with its version counter, quota and usage.
 // Root compare-and-swap and quota reservations are single UPDATE statements, so they are
-// atomic however many requests race. WAL + synchronous=FULL: an acknowledged write survives
-// a crash.
+// atomic however many requests race. WAL; roots, headers and accounts are committed with
+// synchronous=FULL (durable when acknowledged), usage counters with NORMAL (cheaper; after a
+// power loss they may lag by the last few updates, never corrupt).
 import { randomBytes } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { StoreError } from '../errors.js';
-import { openDatabase, type Database } from './sqlite.js';
+import { openDatabase, type Database, type Statement } from './sqlite.js';
 
 export interface Account {
   /** 32 hex chars, random: names the account's object directory or S3 prefix. */
@@ -43,23 +44,47 @@ const toAccount = (r: AccountRow): Account => ({
 
 export class AccountDb {
   private readonly db: Database;
+  private readonly statements = new Map<string, Statement<unknown>>();
 
   constructor(path: string) {
     this.db = openDatabase(path);
     chmodSync(path, 0o600);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: usage counters may lose their last updates on power loss (never corrupt);
+    // writes that must be durable when acknowledged go through durable().
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+  }
+
+  /** A prepared statement, compiled once. */
+  private sql<Row>(text: string): Statement<Row> {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st as Statement<Row>;
+  }
+
+  /** Run `write` with synchronous=FULL: the WAL is fsync'ed before it returns (a root,
+   *  a header, an account). better-sqlite3 is synchronous, so nothing interleaves. */
+  private durable<T>(write: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   /** Create an account; E_CONFLICT when the name is taken. */
   create(name: string, secretHash: Buffer, header: Uint8Array | null, quotaBytes: number | null): Account {
     const id = randomBytes(16).toString('hex');
     try {
-      this.db
-        .prepare('INSERT INTO accounts (id, name, secret_hash, header, quota_bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(id, name, secretHash, header ? Buffer.from(header) : null, quotaBytes, Date.now());
+      this.durable(() =>
+        this.sql('INSERT INTO accounts (id, name, secret_hash, header, quota_bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(id, name, secretHash, header ? Buffer.from(header) : null, quotaBytes, Date.now()));
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new StoreError('E_CONFLICT', 'that user name is taken');
@@ -70,38 +95,36 @@ export class AccountDb {
   }
 
   byName(name: string): Account | null {
-    const r = this.db.prepare<AccountRow>('SELECT id, name, secret_hash, quota_bytes FROM accounts WHERE name = ?').get(name);
+    const r = this.sql<AccountRow>('SELECT id, name, secret_hash, quota_bytes FROM accounts WHERE name = ?').get(name);
     return r ? toAccount(r) : null;
   }
 
   header(id: string): Buffer | null {
-    return this.db.prepare<{ header: Buffer | null }>('SELECT header FROM accounts WHERE id = ?').get(id)?.header ?? null;
+    return this.sql<{ header: Buffer | null }>('SELECT header FROM accounts WHERE id = ?').get(id)?.header ?? null;
   }
 
   setHeader(id: string, bytes: Uint8Array): void {
-    this.db.prepare('UPDATE accounts SET header = ? WHERE id = ?').run(Buffer.from(bytes), id);
+    this.durable(() => this.sql('UPDATE accounts SET header = ? WHERE id = ?').run(Buffer.from(bytes), id));
   }
 
   /** The root and its version (1, 2, ...), or null when none was written. */
   root(id: string): { bytes: Buffer; version: number } | null {
-    const r = this.db
-      .prepare<{ root: Buffer | null; root_version: number }>('SELECT root, root_version FROM accounts WHERE id = ?')
+    const r = this.sql<{ root: Buffer | null; root_version: number }>('SELECT root, root_version FROM accounts WHERE id = ?')
       .get(id);
     return r && r.root !== null ? { bytes: r.root, version: r.root_version } : null;
   }
 
   /** Replace the root if its version is `expected` (0: none yet); the new version or null. */
   casRoot(id: string, expected: number, bytes: Uint8Array): number | null {
-    const r = this.db
-      .prepare('UPDATE accounts SET root = ?, root_version = root_version + 1 WHERE id = ? AND root_version = ?')
-      .run(Buffer.from(bytes), id, expected);
+    const r = this.durable(() =>
+      this.sql('UPDATE accounts SET root = ?, root_version = root_version + 1 WHERE id = ? AND root_version = ?')
+        .run(Buffer.from(bytes), id, expected));
     return r.changes === 1 ? expected + 1 : null;
   }
 
   /** Add to usage if it stays within the quota; false when the quota would be exceeded. */
   reserve(id: string, bytes: number, count: number): boolean {
-    const r = this.db
-      .prepare(`UPDATE accounts SET used_bytes = used_bytes + ?, object_count = object_count + ?
+    const r = this.sql(`UPDATE accounts SET used_bytes = used_bytes + ?, object_count = object_count + ?
                 WHERE id = ? AND (quota_bytes IS NULL OR used_bytes + ? <= quota_bytes)`)
       .run(bytes, count, id, bytes);
     return r.changes === 1;
@@ -109,14 +132,12 @@ export class AccountDb {
 
   /** Unconditional usage change (release of a reservation, a delete). */
   adjust(id: string, bytes: number, count: number): void {
-    this.db
-      .prepare('UPDATE accounts SET used_bytes = MAX(0, used_bytes + ?), object_count = MAX(0, object_count + ?) WHERE id = ?')
+    this.sql('UPDATE accounts SET used_bytes = MAX(0, used_bytes + ?), object_count = MAX(0, object_count + ?) WHERE id = ?')
       .run(bytes, count, id);
   }
 
   usage(id: string): { usedBytes: number; objectCount: number; quotaBytes: number | null } {
-    const r = this.db
-      .prepare<{ used_bytes: number; object_count: number; quota_bytes: number | null }>(
+    const r = this.sql<{ used_bytes: number; object_count: number; quota_bytes: number | null }>(
         'SELECT used_bytes, object_count, quota_bytes FROM accounts WHERE id = ?',
       )
       .get(id);

@@ -5,7 +5,7 @@
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
 import { createHash } from 'node:crypto';
-import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, writeTemp } from './fs-atomic.js';
@@ -51,13 +51,14 @@ export class FsObjects {
   async put(id: ObjectId, body: Uint8Array): Promise<boolean> {
     checkId(id);
     if (sha256Hex(body) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
+    if ((await this.size(id)) !== null) return false;
     return this.putChecked(id, body);
   }
 
-  /** Store a body whose hash the caller has already checked against `id`. */
+  /** Store a body whose hash the caller has already checked against `id` (and which the
+   *  caller has just seen absent: an existing object is detected by link, not re-checked). */
   async putChecked(id: ObjectId, body: Uint8Array): Promise<boolean> {
     const final = this.path(id);
-    if ((await this.size(id)) !== null) return false;
     const temp = await writeTemp(this.tmpDir, id.slice(0, 16), body);
     try {
       const leaf = await mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
@@ -80,12 +81,14 @@ export class FsObjects {
   /** The object's bytes or a range of them; E_NOT_FOUND when absent. */
   async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
     const path = this.path(id);
-    const fh = await open(path, 'r').catch((e: unknown) => {
+    const missing = (e: unknown): never => {
       if (notFound(e)) throw new StoreError('E_NOT_FOUND', 'object not found');
       throw e;
-    });
+    };
+    // fs.readFile of a path is ~3x faster than FileHandle.readFile for 1 MiB.
+    if (!range) return new Uint8Array(await readFile(path).catch(missing));
+    const fh = await open(path, 'r').catch(missing);
     try {
-      if (!range) return new Uint8Array(await fh.readFile());
       const size = (await fh.stat()).size;
       const start = Math.min(Math.max(0, range.offset), size);
       const buf = new Uint8Array(Math.max(0, Math.min(range.length, size - start)));

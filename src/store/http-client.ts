@@ -38,6 +38,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     https: o.ca ? { certificateAuthority: o.ca } : {},
     timeout: { connect: timeoutMs, secureConnect: timeoutMs, send: timeoutMs, response: timeoutMs },
     responseType: 'buffer',
+    decompress: false, // objects are ciphertext: nothing to gain, CPU to lose
     retry: {
       limit: o.retries ?? 5,
       // POST is never retried; PUT /v1/root (compare-and-swap) turns retries off itself.

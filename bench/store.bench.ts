@@ -1,0 +1,111 @@
+// PUT and GET throughput of 1 MiB objects, 8 in flight: plain files (writeFile + fsync,
+// readFile) beside FsStore and HttpStore -> `megafs serve` (a child process on loopback),
+// all on the same disk (os.tmpdir() or BENCH_DIR) in the same run. Prints MB/s and the
+// share of the plain-file rate. BENCH_STORE_COUNT sets the object count (default 256).
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FsStore } from '../src/store/fs.js';
+import { signup } from '../src/store/http-account.js';
+import { HttpStore } from '../src/store/http.js';
+import type { Store } from '../src/store/store.js';
+
+const MiB = 1024 * 1024;
+const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
+const IN_FLIGHT = 8;
+const BASE = process.env.BENCH_DIR ?? tmpdir();
+const BIN = fileURLToPath(new URL('../../bin/megafs', import.meta.url));
+
+interface Obj { id: string; body: Uint8Array }
+interface Row { name: string; putMBps: number; getMBps: number }
+
+async function pool(work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < COUNT) await work(next++);
+  }));
+}
+
+async function rate(work: (i: number) => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await pool(work);
+  return (COUNT * MiB) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+async function plainFiles(objs: Obj[]): Promise<Row> {
+  const dir = await mkdtemp(join(BASE, 'megafs-bench-plain-'));
+  try {
+    const putMBps = await rate(async (i) => {
+      const fh = await open(join(dir, objs[i].id), 'w');
+      await fh.writeFile(objs[i].body);
+      await fh.sync();
+      await fh.close();
+    });
+    const getMBps = await rate(async (i) => void (await readFile(join(dir, objs[i].id))));
+    return { name: 'plain files (writeFile+fsync / readFile)', putMBps, getMBps };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function throughStore(name: string, store: Store, objs: Obj[]): Promise<Row> {
+  const putMBps = await rate((i) => store.put(objs[i].id, objs[i].body));
+  const getMBps = await rate(async (i) => void (await store.get(objs[i].id)));
+  return { name, putMBps, getMBps };
+}
+
+async function startServe(dataDir: string): Promise<{ url: string; stop: () => void }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) res(m[1]);
+    });
+    proc.once('exit', (code) => rej(new Error(`megafs serve exited ${code}`)));
+  });
+  return { url, stop: () => void proc.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const objs: Obj[] = Array.from({ length: COUNT }, () => {
+    const body = new Uint8Array(randomBytes(MiB));
+    return { id: createHash('sha256').update(body).digest('hex'), body };
+  });
+  const rows: Row[] = [await plainFiles(objs)];
+
+  const fsDir = await mkdtemp(join(BASE, 'megafs-bench-fs-'));
+  try {
+    rows.push(await throughStore('FsStore', await FsStore.open(fsDir), objs));
+  } finally {
+    await rm(fsDir, { recursive: true, force: true });
+  }
+
+  const serveDir = await mkdtemp(join(BASE, 'megafs-bench-serve-'));
+  const server = await startServe(serveDir);
+  try {
+    const authSecret = new Uint8Array(randomBytes(32));
+    await signup(server.url, 'bench', authSecret, null);
+    const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
+    rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs));
+    await store.close();
+  } finally {
+    server.stop();
+    await rm(serveDir, { recursive: true, force: true });
+  }
+
+  const base = rows[0];
+  const pct = (v: number, b: number): string => `${Math.round((100 * v) / b)}%`;
+  console.log(`\nstore throughput: ${COUNT} x 1 MiB objects, ${IN_FLIGHT} in flight, in ${BASE}`);
+  console.log('| backend | PUT MB/s | GET MB/s | PUT vs plain | GET vs plain |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.putMBps.toFixed(0)} | ${r.getMBps.toFixed(0)} | ${pct(r.putMBps, base.putMBps)} | ${pct(r.getMBps, base.getMBps)} |`);
+  }
+}
+
+await main();
