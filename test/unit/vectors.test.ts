@@ -26,6 +26,8 @@ import { pattern, type BytesSpec } from '../vectors/pattern.js';
 const DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
 const load = (name: string): any => JSON.parse(readFileSync(`${DIR}${name}.json`, 'utf8'));
 const bytes = (s: BytesSpec): Uint8Array => (typeof s === 'string' ? fromHex(s) : pattern(...s.pattern));
+/** ava's deepEqual is slow on big arrays: compare with Buffer. */
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const xchacha = load('xchacha20poly1305');
@@ -65,11 +67,11 @@ for (const p of [nodePlatform, noblePlatform] as CryptoPlatform[]) {
       const sealed = p.xchachaSeal(key, nonce, plaintext, aad);
       if (v.sealed) t.is(toHex(sealed), v.sealed, v.name);
       else t.is(toHex(p.sha256(sealed)), v.sealedSha256, v.name);
-      t.deepEqual(p.xchachaOpen(key, nonce, sealed, aad), plaintext, v.name);
+      t.true(same(p.xchachaOpen(key, nonce, sealed, aad), plaintext), v.name);
       // Into a caller's buffer: same bytes.
       const out = new Uint8Array(sealed.length + 7);
-      t.deepEqual(p.xchachaSeal(key, nonce, plaintext, aad, out), sealed, `${v.name} (out)`);
-      t.deepEqual(p.xchachaOpen(key, nonce, sealed, aad, new Uint8Array(plaintext.length)), plaintext, `${v.name} (out)`);
+      t.true(same(p.xchachaSeal(key, nonce, plaintext, aad, out), sealed), `${v.name} (out)`);
+      t.true(same(p.xchachaOpen(key, nonce, sealed, aad, new Uint8Array(plaintext.length)), plaintext), `${v.name} (out)`);
     }
   });
 
@@ -87,7 +89,7 @@ for (const p of [nodePlatform, noblePlatform] as CryptoPlatform[]) {
       t.is(o.bytes.length, v.sealedSize, v.name);
       t.is(sealedSize(payload.length), v.sealedSize, v.name);
       if (v.sealed) t.is(toHex(o.bytes), v.sealed, v.name);
-      t.deepEqual(openObject(p, fromHex(v.key), v.domain, fromHex(v.context), o.bytes, v.id), payload, v.name);
+      t.true(same(openObject(p, fromHex(v.key), v.domain, fromHex(v.context), o.bytes, v.id), payload), v.name);
     }
   });
 
@@ -108,7 +110,7 @@ for (const p of [nodePlatform, noblePlatform] as CryptoPlatform[]) {
       t.is(o.id, v.id, v.name);
       if (v.sealed) t.is(toHex(o.bytes), v.sealed, v.name);
       else t.is(o.bytes.length, v.sealedLength, v.name);
-      t.deepEqual(openChunk(p, key, place, o.bytes, v.id), plaintext, v.name);
+      t.true(same(openChunk(p, key, place, o.bytes, v.id), plaintext), v.name);
     }
   });
 
