@@ -128,7 +128,7 @@ export class S3Store implements Store {
       if (res.status !== 200) s3Fail('list objects', res);
       const xml = res.body.toString('utf8');
       for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-        const key = /<Key>([^<]*)<\/Key>/.exec(m[1])?.[1] ?? '';
+        const key = xmlText(/<Key>([^<]*)<\/Key>/.exec(m[1])?.[1]) ?? '';
         const size = Number(/<Size>(\d+)<\/Size>/.exec(m[1])?.[1] ?? 0);
         const id = key.startsWith(prefix) ? key.slice(prefix.length) : '';
         if (isObjectId(id)) yield [id, size];

@@ -141,3 +141,14 @@ test('replicated(fs, s3): a corrupted local copy is read from S3 and repaired; a
   await rep.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+test('a prefix with spaces, & and unicode: keys encoded once, listed back', async (t) => {
+  const store = await S3Store.open(options({ prefix: `a & b/dr\u00efve ${randomBytes(3).toString('hex')}` }));
+  const a = randomObject(10);
+  await store.put(a.id, a.body);
+  const ids: string[] = [];
+  for await (const id of store.list()) ids.push(id);
+  t.deepEqual(ids, [a.id]);
+  t.true((await store.casRoot(null, new Uint8Array([1]))).ok);
+  await store.close();
+});
