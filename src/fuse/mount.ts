@@ -2,7 +2,7 @@
 // mount left by a crash), mount a Vfs with the chosen libfuse options, unmount.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import type { FuseOptions } from 'fuse-native';
 import { MegafsError } from '../errors.js';
 import type { Vfs } from '../vfs/types.js';
 import { fuseOps } from './ops.js';
+import { mountViaNative, type FuseBinding } from './lowlevel/select.js';
 
 const INSTALL_HINT = 'install it with: apt-get install libfuse2 fuse';
 
@@ -34,6 +35,10 @@ export interface MountOptions {
    *  when a file's mtime or size changed. */
   cache?: 'auto' | 'kernel' | 'none';
   log?: (line: string) => void;
+  /** native (libfuse3, src/fuse/lowlevel) or fuse-native; default: MEGAFS_FUSE, else native. */
+  binding?: FuseBinding;
+  /** native only: the kernel's writeback cache (default on). */
+  writeback?: boolean;
 }
 
 export interface Mounted {
@@ -50,6 +55,14 @@ function loadFuse(): typeof FuseClass {
   } catch (cause) {
     throw new MegafsError('E_FUSE_MISSING', `the FUSE library (libfuse.so.2) does not load: ${INSTALL_HINT}`, { cause });
   }
+}
+
+/** True when /proc/self/mountinfo lists `dir` (absolute) as a mount point. */
+export async function isMounted(dir: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  // Field 5 is the mount point, with space, tab, newline and backslash as octal escapes.
+  const esc = dir.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return info.split('\n').some((line) => line.split(' ')[4] === esc);
 }
 
 /** Unmount `mountpoint` lazily (fusermount -uz): for stale mounts and `megafs unmount`. */
@@ -84,6 +97,8 @@ export async function checkMountpoint(dir: string, log: (line: string) => void):
 /** Mount `vfs` on `mountpoint` (checked first); resolves once the kernel can use it. */
 export async function mountVfs(vfs: Vfs, mountpoint: string, opts: MountOptions = {}): Promise<Mounted> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const native = await mountViaNative(vfs, mountpoint, opts, log, checkMountpoint);
+  if (native) return native;
   const Fuse = loadFuse();
   const abs = await checkMountpoint(mountpoint, log);
   const cache = opts.cache ?? 'auto';

@@ -1,0 +1,65 @@
+// Real mounts for tests: `megafs mount` in the background (the daemon is a child process;
+// this test process never touches the mount itself except through child processes),
+// unmounted in teardown, and the test fails if a mount is left behind.
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ExecutionContext } from 'ava';
+import { isMounted } from '../../src/fuse/mount.js';
+import { megafs, run, tempHome, type Home, type Result } from './cli.js';
+
+export interface TestMount {
+  home: Home;
+  /** The mount point (absolute). */
+  dir: string;
+  /** The embedded store directory of this home. */
+  storeDir: string;
+  /** Run a program (inside the mount by default); rejects with its stderr on failure. */
+  sh(cmd: string, args: string[], opts?: { cwd?: string }): Promise<string>;
+  unmount(): Promise<void>;
+  mount(): Promise<void>;
+  /** The daemon's pid (from megafs status --json). */
+  daemonPid(): Promise<number>;
+}
+
+export function check(r: Result, what: string): string {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+/** A new drive in a temp MEGAFS_HOME, mounted; unmounted (and checked) in teardown. */
+export async function testMount(t: ExecutionContext, extraArgs: string[] = []): Promise<TestMount> {
+  const home = await tempHome();
+  const dir = join(home.dir, 'mnt');
+  await mkdir(dir);
+  const m: TestMount = {
+    home, dir, storeDir: join(home.dir, 'store'),
+    async sh(cmd, args, opts = {}) {
+      return check(await run(cmd, args, { env: home.env, cwd: opts.cwd ?? dir }), `${cmd} ${args.join(' ')}`);
+    },
+    async mount() { check(await megafs(['mount', dir, ...extraArgs], home.env), 'megafs mount'); },
+    async unmount() { check(await megafs(['unmount', dir], home.env), 'megafs unmount'); },
+    async daemonPid() {
+      const status = JSON.parse(check(await megafs(['status', '--json'], home.env), 'status')) as { mounts: Array<{ pid: number }> };
+      return status.mounts[0].pid;
+    },
+  };
+  await m.mount();
+  t.teardown(async () => {
+    if (await isMounted(dir)) await megafs(['unmount', dir], home.env);
+    const left = await isMounted(dir);
+    if (left) await promisify(execFile)('fusermount', ['-uz', dir]).catch(() => {});
+    await home.cleanup();
+    if (left) throw new Error(`a mount was left behind on ${dir}`);
+  });
+  return m;
+}
+
+/** Paths under `dirs` whose bytes contain any of `needles` (grep -rlF). */
+export async function grepFor(dirs: string[], needles: string[]): Promise<string[]> {
+  const r = await run('grep', ['-rlF', ...needles.flatMap((n) => ['-e', n]), ...dirs]);
+  if (r.code === 1) return [];
+  if (r.code !== 0) throw new Error(`grep failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
