@@ -4,8 +4,9 @@
 // share of the plain-file rate. BENCH_STORE_COUNT sets the object count (default 256).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsStore } from '../src/store/fs.js';
@@ -20,7 +21,14 @@ const BASE = process.env.BENCH_DIR ?? tmpdir();
 const BIN = fileURLToPath(new URL('../../bin/megafs', import.meta.url));
 
 interface Obj { id: string; body: Uint8Array }
-interface Row { name: string; putMBps: number; getMBps: number }
+interface Rate { mbps: number; cpuMsPerMB: number }
+interface Row { name: string; put: Rate; get: Rate; serverPid?: number; serverPut?: number; serverGet?: number }
+
+/** utime + stime of process `pid` in ms (USER_HZ = 100). */
+function cpuMsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
 
 async function pool(work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -29,35 +37,45 @@ async function pool(work: (i: number) => Promise<void>): Promise<void> {
   }));
 }
 
-async function rate(work: (i: number) => Promise<void>): Promise<number> {
+/** MB/s and this process's CPU ms per MB; `serverCpu` adds a server's CPU ms per MB. */
+async function rate(work: (i: number) => Promise<void>, serverPid?: number): Promise<Rate & { serverMsPerMB?: number }> {
+  const mb = (COUNT * MiB) / 1e6;
+  const c0 = process.cpuUsage();
+  const s0 = serverPid ? cpuMsOf(serverPid) : 0;
   const t0 = performance.now();
   await pool(work);
-  return (COUNT * MiB) / 1e6 / ((performance.now() - t0) / 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return {
+    mbps: mb / seconds,
+    cpuMsPerMB: (c.user + c.system) / 1000 / mb,
+    ...(serverPid ? { serverMsPerMB: (cpuMsOf(serverPid) - s0) / mb } : {}),
+  };
 }
 
 async function plainFiles(objs: Obj[]): Promise<Row> {
   const dir = await mkdtemp(join(BASE, 'megafs-bench-plain-'));
   try {
-    const putMBps = await rate(async (i) => {
+    const put = await rate(async (i) => {
       const fh = await open(join(dir, objs[i].id), 'w');
       await fh.writeFile(objs[i].body);
       await fh.sync();
       await fh.close();
     });
-    const getMBps = await rate(async (i) => void (await readFile(join(dir, objs[i].id))));
-    return { name: 'plain files (writeFile+fsync / readFile)', putMBps, getMBps };
+    const get = await rate(async (i) => void (await readFile(join(dir, objs[i].id))));
+    return { name: 'plain files (writeFile+fsync / readFile)', put, get };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function throughStore(name: string, store: Store, objs: Obj[]): Promise<Row> {
-  const putMBps = await rate((i) => store.put(objs[i].id, objs[i].body));
-  const getMBps = await rate(async (i) => void (await store.get(objs[i].id)));
-  return { name, putMBps, getMBps };
+async function throughStore(name: string, store: Store, objs: Obj[], serverPid?: number): Promise<Row> {
+  const put = await rate((i) => store.put(objs[i].id, objs[i].body), serverPid);
+  const get = await rate(async (i) => void (await store.get(objs[i].id)), serverPid);
+  return { name, put, get, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
 }
 
-async function startServe(dataDir: string): Promise<{ url: string; stop: () => void }> {
+async function startServe(dataDir: string): Promise<{ url: string; pid: number; stop: () => void }> {
   const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((res, rej) => {
     let out = '';
@@ -68,7 +86,7 @@ async function startServe(dataDir: string): Promise<{ url: string; stop: () => v
     });
     proc.once('exit', (code) => rej(new Error(`megafs serve exited ${code}`)));
   });
-  return { url, stop: () => void proc.kill('SIGTERM') };
+  return { url, pid: proc.pid!, stop: () => void proc.kill('SIGTERM') };
 }
 
 async function main(): Promise<void> {
@@ -91,7 +109,7 @@ async function main(): Promise<void> {
     const authSecret = new Uint8Array(randomBytes(32));
     await signup(server.url, 'bench', authSecret, null);
     const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
-    rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs));
+    rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, server.pid));
     await store.close();
   } finally {
     server.stop();
@@ -100,12 +118,15 @@ async function main(): Promise<void> {
 
   const base = rows[0];
   const pct = (v: number, b: number): string => `${Math.round((100 * v) / b)}%`;
+  const ms = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
   console.log(`\nstore throughput: ${COUNT} x 1 MiB objects, ${IN_FLIGHT} in flight, in ${BASE}`);
-  console.log('| backend | PUT MB/s | GET MB/s | PUT vs plain | GET vs plain |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| backend | PUT MB/s | GET MB/s | PUT vs plain | GET vs plain | client CPU ms/MB put/get | server CPU ms/MB put/get |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.putMBps.toFixed(0)} | ${r.getMBps.toFixed(0)} | ${pct(r.putMBps, base.putMBps)} | ${pct(r.getMBps, base.getMBps)} |`);
+    console.log(`| ${r.name} | ${r.put.mbps.toFixed(0)} | ${r.get.mbps.toFixed(0)} | ${pct(r.put.mbps, base.put.mbps)} | ` +
+      `${pct(r.get.mbps, base.get.mbps)} | ${ms(r.put.cpuMsPerMB)} / ${ms(r.get.cpuMsPerMB)} | ${ms(r.serverPut)} / ${ms(r.serverGet)} |`);
   }
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 }
 
 await main();

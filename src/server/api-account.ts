@@ -5,7 +5,7 @@ import { StoreError } from '../errors.js';
 import { DEFAULT_KDF } from '../format/constants.js';
 import { validateKdfParams, type KdfParams } from '../format/header.js';
 import { hashSecret, isUserName, SECRET_BYTES } from './auth.js';
-import { readBody, readJson } from './body.js';
+import { joined, readBody, readJson } from './body.js';
 import { requireAccount, type ApiDeps } from './context.js';
 import { sendBytes, sendEmpty, sendJson } from './respond.js';
 import type { Ctx, Router } from './router.js';
@@ -61,8 +61,7 @@ function getHeader(deps: ApiDeps, ctx: Ctx): void {
 
 async function putHeader(deps: ApiDeps, ctx: Ctx): Promise<void> {
   const acct = requireAccount(deps, ctx);
-  const { bytes } = await readBody(ctx.req, deps.limits.maxHeaderBytes);
-  deps.db.setHeader(acct.id, bytes);
+  deps.db.setHeader(acct.id, joined(await readBody(ctx.req, deps.limits.maxHeaderBytes)));
   sendEmpty(ctx.res, 204);
 }
 
@@ -81,7 +80,7 @@ async function putRoot(deps: ApiDeps, ctx: Ctx): Promise<void> {
   if ((ifMatch === undefined) === (ifNoneMatch === undefined) || (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')) {
     return sendJson(ctx.res, 428, { error: { code: 'E_USAGE', message: 'send exactly one of If-Match: "<etag>" or If-None-Match: *' } });
   }
-  const { bytes } = await readBody(ctx.req, deps.limits.maxObjectBytes);
+  const bytes = joined(await readBody(ctx.req, deps.limits.maxObjectBytes));
   const m = /^"(\d{1,15})"$/.exec(ifMatch?.trim() ?? '"0"');
   const expected = m ? Number(m[1]) : -1;
   const version = expected > 0 || ifNoneMatch !== undefined ? deps.db.casRoot(acct.id, expected, bytes) : null;

@@ -36,12 +36,12 @@ async function putObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
   const body = await readBody(ctx.req, deps.limits.maxObjectBytes);
   if (body.sha256 !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
   if (exists) return sendEmpty(ctx.res, 200);
-  if (!deps.db.reserve(acct.id, body.bytes.length, 1)) throw new StoreError('E_QUOTA', 'quota exceeded');
+  if (!deps.db.reserve(acct.id, body.length, 1)) throw new StoreError('E_QUOTA', 'quota exceeded');
   let created = false;
   try {
-    created = await backend.putChecked(id, body.bytes);
+    created = await backend.putChecked(id, body.chunks);
   } finally {
-    if (!created) deps.db.adjust(acct.id, -body.bytes.length, -1);
+    if (!created) deps.db.adjust(acct.id, -body.length, -1);
   }
   sendEmpty(ctx.res, created ? 201 : 200);
 }

@@ -9,8 +9,8 @@ import type { ByteRange, ObjectId, Store } from '../store/store.js';
 
 export interface ObjectBackend {
   /** Store a body whose SHA-256 the server has checked against `id`; true when this call
-   *  created the object, false when it was already there. */
-  putChecked(id: ObjectId, body: Uint8Array): Promise<boolean>;
+   *  created the object, false when it was already there. `body` may come in chunks. */
+  putChecked(id: ObjectId, body: Uint8Array | Uint8Array[]): Promise<boolean>;
   /** E_NOT_FOUND when absent. */
   get(id: ObjectId, range?: ByteRange): Promise<Uint8Array>;
   /** Size in bytes, or null when absent. */
@@ -45,7 +45,7 @@ export function storeBackend(store: Store): ObjectBackend {
   return {
     async putChecked(id, body) {
       if (await store.has(id)) return false;
-      await store.put(id, body);
+      await store.put(id, Array.isArray(body) ? Buffer.concat(body) : body);
       return true;
     },
     get: (id, range) => store.get(id, range),

@@ -2,7 +2,7 @@
 // written, fsync'ed, renamed over the target, then the target's directory fsync'ed. After
 // a crash a reader sees the old file or the new one, never a part; leftovers stay in tmp/.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Temp files older than this are a crashed writer's leftovers (another process sharing
@@ -23,12 +23,13 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Write `bytes` to a fresh temp file and fsync it; returns its path. */
-export async function writeTemp(tmpDir: string, hint: string, bytes: Uint8Array): Promise<string> {
+export async function writeTemp(tmpDir: string, hint: string, bytes: Uint8Array | Uint8Array[]): Promise<string> {
   const path = tempPath(tmpDir, hint);
   const fh = await open(path, 'wx', 0o600);
   let written = false;
   try {
-    await fh.writeFile(bytes);
+    if (Array.isArray(bytes)) await writeAll(fh, bytes);
+    else await fh.writeFile(bytes);
     await fh.sync();
     written = true;
   } finally {
@@ -36,6 +37,19 @@ export async function writeTemp(tmpDir: string, hint: string, bytes: Uint8Array)
     if (!written) await rm(path, { force: true });
   }
   return path;
+}
+
+/** writev until every chunk is written (writev may write less than asked). */
+async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await fh.writev(rest);
+    while (rest.length > 0 && bytesWritten >= rest[0].length) {
+      bytesWritten -= rest[0].length;
+      rest = rest.slice(1);
+    }
+    if (bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
+  }
 }
 
 /** Atomically replace `target` (in `targetDir`) with `bytes`. */

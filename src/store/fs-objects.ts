@@ -56,23 +56,20 @@ export class FsObjects {
   }
 
   /** Store a body whose hash the caller has already checked against `id` (and which the
-   *  caller has just seen absent: an existing object is detected by link, not re-checked). */
-  async putChecked(id: ObjectId, body: Uint8Array): Promise<boolean> {
+   *  caller has just seen absent: an existing object is detected by link, not re-checked).
+   *  `body` may be the chunks as they arrived (written with writev, never concatenated). */
+  async putChecked(id: ObjectId, body: Uint8Array | Uint8Array[]): Promise<boolean> {
     const final = this.path(id);
+    const leaf = join(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
     const temp = await writeTemp(this.tmpDir, id.slice(0, 16), body);
     try {
-      const leaf = await mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
-      const created = await link(temp, final).then(
-        () => true,
-        async (e: NodeJS.ErrnoException) => {
-          if (e.code === 'EEXIST') return false;
-          if (e.code !== 'EPERM' && e.code !== 'ENOTSUP' && e.code !== 'EOPNOTSUPP') throw e;
-          await rename(temp, final); // no hard links here
-          return true;
-        },
-      );
-      if (created) await fsyncDir(leaf);
-      return created;
+      let created = await publish(temp, final);
+      if (created === 'no-dir') {
+        await mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
+        created = await publish(temp, final);
+      }
+      if (created === true) await fsyncDir(leaf);
+      return created === true;
     } finally {
       await rm(temp, { force: true });
     }
@@ -166,6 +163,27 @@ export class FsObjects {
       objectCount++;
     }
     return { usedBytes, objectCount };
+  }
+}
+
+/** link(2) `temp` to `final`: true when created, false when it existed, 'no-dir' when the
+ *  shard directory is missing. Falls back to rename(2) where hard links are unsupported. */
+async function publish(temp: string, final: string): Promise<boolean | 'no-dir'> {
+  try {
+    await link(temp, final);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'ENOENT') return 'no-dir';
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+  }
+  try {
+    await rename(temp, final);
+    return true;
+  } catch (e) {
+    if (notFound(e)) return 'no-dir';
+    throw e;
   }
 }
 
