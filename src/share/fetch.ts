@@ -2,8 +2,8 @@
 // then each file's chunks, each checked against its id (SHA-256) and opened before a
 // byte is handed on. Server refusals become errors with the share's own message.
 // No node: imports: the browser page and its Service Worker bundle this file.
-import { MegafsError, type ErrorCode } from '../errors.js';
-import { fromBase64 } from '../format/bytes.js';
+import { IntegrityError, MegafsError, type ErrorCode } from '../errors.js';
+import { fromBase64, toHex } from '../format/bytes.js';
 import { CHUNK_SIZE } from '../format/constants.js';
 import { chunkKeyFor, openChunk } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
@@ -64,9 +64,13 @@ export function chunkPlainBytes(file: ManifestFile, i: number): number {
   return Math.min(CHUNK_SIZE, file.size - i * CHUNK_SIZE);
 }
 
+/** SHA-256 that may run natively off the main thread (WebCrypto in the browser). */
+export type AsyncHash = (bytes: Uint8Array) => Promise<Uint8Array>;
+
 /** The file's plaintext, chunk by chunk, each verified and opened; holes come as zeros.
- *  Throws E_INTEGRITY on any wrong byte, never yields it. */
-export async function* fileChunks(p: CryptoPlatform, link: Pick<Link, 'origin' | 'id'>, file: ManifestFile): AsyncGenerator<Uint8Array> {
+ *  Throws E_INTEGRITY on any wrong byte, never yields it. `hash`, when given, checks the
+ *  ids instead of the platform's SHA-256. */
+export async function* fileChunks(p: CryptoPlatform, link: Pick<Link, 'origin' | 'id'>, file: ManifestFile, hash?: AsyncHash): AsyncGenerator<Uint8Array> {
   const count = Math.ceil(file.size / CHUNK_SIZE);
   if (file.chunks.length !== count) throw new MegafsError('E_INTEGRITY', 'the manifest\'s chunk count does not match the size');
   const chunkKey = chunkKeyFor(fromBase64(file.fileKey));
@@ -84,7 +88,8 @@ export async function* fileChunks(p: CryptoPlatform, link: Pick<Link, 'origin' |
     if (i + PREFETCH < count) { const n = fetchOne(i + PREFETCH); n.catch(() => undefined); ahead.push(n); }
     const want = chunkPlainBytes(file, i);
     if (sealed === null) { yield new Uint8Array(want); continue; }
-    const plain = openChunk(p, chunkKey, { fileId, chunkIndex: i, isLast: i === count - 1 }, sealed, file.chunks[i]!);
+    if (hash && toHex(await hash(sealed)) !== file.chunks[i]) throw new IntegrityError(`chunk ${i} does not match its id`);
+    const plain = openChunk(p, chunkKey, { fileId, chunkIndex: i, isLast: i === count - 1 }, sealed, hash ? undefined : file.chunks[i]!);
     if (plain.length !== want) throw new MegafsError('E_INTEGRITY', `chunk ${i} has ${plain.length} bytes, expected ${want}`);
     yield plain;
   }

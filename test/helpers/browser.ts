@@ -13,6 +13,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export interface TestBrowser {
   context: BrowserContext;
+  /** Where downloads land (while one runs, its partial file grows here). */
+  downloadsDir: string;
   /** Summed resident memory (bytes) of this browser's processes right now. */
   rssBytes(): Promise<number>;
   /** This browser's processes: pid, --type (browser, renderer, gpu-process, utility...), RSS. */
@@ -62,6 +64,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
   });
   return {
     context,
+    downloadsDir: downloads,
     async rssBytes() {
       return (await processTree(profile)).reduce((n, p) => n + p.rssBytes, 0);
     },

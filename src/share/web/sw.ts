@@ -52,7 +52,9 @@ sw.addEventListener('fetch', (e) => {
   if (!entry) { e.respondWith(new Response('This download has expired; start it again from the page.', { status: 404 })); return; }
   jobs.delete(m[1]);
   const { job, port } = entry;
-  const chunks = fileChunks(noblePlatform, { origin: job.origin, id: job.id }, job.file);
+  // Ids are checked with WebCrypto's native SHA-256; decryption is @noble/ciphers.
+  const hash = async (b: Uint8Array) => new Uint8Array(await crypto.subtle.digest('SHA-256', b as BufferSource));
+  const chunks = fileChunks(noblePlatform, { origin: job.origin, id: job.id }, job.file, hash);
   let doneBytes = 0;
   // highWaterMark 0: pull() runs only when the download manager asks for more.
   const body = new ReadableStream<Uint8Array>({
