@@ -38,11 +38,8 @@ export class RootReplicas {
     let failures = 0;
     let invalid = 0;
     got.forEach((r, i) => {
-      if (r.status === 'rejected') {
-        failures++;
-        this.seen[i] = undefined; // unknown while it does not answer
-        return;
-      }
+      // A store that does not answer keeps what we last saw: tokens naming it still match.
+      if (r.status === 'rejected') { failures++; return; }
       this.seen[i] = r.value && this.record(r.value);
       const s = this.seen[i];
       if (s && s.version === null) invalid++;
