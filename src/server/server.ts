@@ -50,7 +50,9 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
-  close(): Promise<void>;
+  /** Stop accepting, let requests in flight finish for up to `drainMs` (default 5000;
+   *  0 drops them at once, as a crash would), then drop every connection. */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 async function serverSecret(dataDir: string): Promise<Buffer> {
@@ -136,8 +138,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const url = opts.publicUrl ?? `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
   return {
     url,
-    close: async () => {
+    close: async ({ drainMs = 5000 } = {}) => {
       const closed = new Promise<void>((res) => server.close(() => res()));
+      server.closeIdleConnections();
+      for (const until = Date.now() + drainMs; active > 0 && Date.now() < until; ) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
       server.closeAllConnections();
       await closed;
       db.close();

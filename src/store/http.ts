@@ -49,7 +49,10 @@ export class HttpStore implements Store {
 
   async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
     checkId(id);
-    if (range && range.length <= 0) return new Uint8Array(0);
+    if (range && range.length <= 0) {
+      if (!(await this.has(id))) throw new StoreError('E_NOT_FOUND', 'get object: object not found');
+      return new Uint8Array(0);
+    }
     const headers = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : undefined;
     try {
       const { body } = await this.call(`v1/objects/${id}`, { method: 'GET', headers }, 'get object');

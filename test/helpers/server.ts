@@ -11,7 +11,8 @@ import { signup } from '../../src/store/http-account.js';
 export interface TestServer {
   url: string;
   dataDir: string;
-  /** Stop the server (connections dropped) and start it again on the same port. */
+  /** Stop the server (connections and requests in flight dropped, as in a crash) and
+   *  start it again on the same port. */
   restart(): Promise<void>;
   /** Stop the server and remove the data directory. */
   close(): Promise<void>;
@@ -26,11 +27,11 @@ export async function startTestServer(opts: Partial<ServerOptions> = {}): Promis
     url: running.url,
     dataDir,
     async restart() {
-      await running.close();
+      await running.close({ drainMs: 0 });
       running = await startServer({ ...base, port });
     },
     async close() {
-      await running.close();
+      await running.close({ drainMs: 0 });
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
