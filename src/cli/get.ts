@@ -21,6 +21,8 @@ function write(out: Writable, data: Uint8Array): Promise<void> {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // `megafs get LINK`: a share link needs no account and no drive (src/share/get.ts).
+  if (argv[0] !== undefined && /^https?:\/\/[^/]+\/s\//.test(argv[0])) return (await import('../share/get.js')).getLinkCommand(argv);
   const { values, positionals } = parse<{ 'password-file'?: string }>(argv, USAGE, { 'password-file': { type: 'string' } }, 2, 2);
   const path = drivePath(positionals[0]);
   await withVfs(values['password-file'], async (vfs) => {

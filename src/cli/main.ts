@@ -16,11 +16,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   status: { summary: 'status [--json]                        dirty bytes, upload queue, cache use, store health', load: async () => (await import('./status.js')).run },
   ls: { summary: 'ls [PATH] [--json]                     list a drive directory (no mount needed)', load: async () => (await import('./ls.js')).run },
   put: { summary: 'put LOCAL PATH                         copy a file into the drive', load: async () => (await import('./put.js')).run },
-  get: { summary: 'get PATH LOCAL                         copy a file out of the drive (LOCAL - = stdout)', load: async () => (await import('./get.js')).run },
+  get: { summary: 'get PATH LOCAL | get LINK [-o OUT]     copy a file out of the drive, or download a link', load: async () => (await import('./get.js')).run },
   rm: { summary: 'rm [-r] PATH                           remove a file or directory', load: async () => (await import('./rm.js')).run },
   mkdir: { summary: 'mkdir [-p] PATH                        create a directory', load: async () => (await import('./mkdir.js')).run },
   passwd: { summary: 'passwd                                 change the password (nothing is re-encrypted)', load: async () => (await import('./passwd.js')).run },
   fsck: { summary: 'fsck [--repair]                        check every object on every store and every file', load: async () => (await import('./fsck.js')).run },
+  share: { summary: 'share PATH [--expires 7d] [--password-file F] [--json]   print a link to a file or folder', load: async () => (await import('./share.js')).run },
+  shares: { summary: 'shares [--json]                        list the drive\'s links', load: async () => (await import('./shares.js')).run },
+  unshare: { summary: 'unshare LINK|PATH                      revoke a link', load: async () => (await import('./unshare.js')).run },
+  admin: { summary: 'admin takedown|takedowns|restore ...   operator: take links down (HTTP 451)', load: async () => (await import('./admin.js')).run },
   serve: { summary: 'serve [--data DIR] [--listen HOST:PORT]   run the ciphertext-only store server', load: async () => (await import('./serve.js')).serveCommand },
 };
 
@@ -56,6 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     return await (await command.load())(rest);
   } catch (err) {
     if (err instanceof HelpShown) return EXIT_OK;
+    // A background daemon that fails before its own reporting (a module that does not
+    // load, say) still tells the waiting `megafs mount` why.
+    if (process.send && process.connected) {
+      const e = err as { code?: string; message?: string };
+      process.send({ type: 'error', code: e?.code ?? 'E_INTERNAL', message: e?.message ?? String(err) }, () => process.disconnect());
+    }
     return reportError(err);
   }
 }
