@@ -60,6 +60,7 @@ export class Drive implements VfsContext {
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private failedCommits = 0;
+  private abandoned = false;
 
   constructor(
     readonly opts: DriveOptions,
@@ -173,10 +174,13 @@ export class Drive implements VfsContext {
         version, treeId, prevRootHash: this.base.hash ?? ZERO_HASH, timeMs: Date.now(), deviceId: this.opts.deviceIdHex,
       });
       const hash = rootHash(this.p, bytes);
+      if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       await saveState(this.opts.stateDir, {
         ...this.seen(), journalFrom: this.journalFrom, pendingHash: hash, pendingVersion: version.toString(), pendingJournalFrom: seq + 1,
       });
+      if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       const res = await this.store.casRoot(this.base.etag, bytes);
+      if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       if (res.ok) {
         this.base = { version, hash, etag: res.etag, treeId };
         await this.covered(seq);
@@ -189,6 +193,7 @@ export class Drive implements VfsContext {
 
   /** Journal files through `seq` are in the committed root now. */
   private async covered(seq: number): Promise<void> {
+    if (this.abandoned) return;
     this.journalFrom = Math.max(this.journalFrom, seq + 1);
     await saveState(this.opts.stateDir, { ...this.seen(), journalFrom: this.journalFrom });
     await this.journal.dropThrough(seq);
@@ -240,6 +245,7 @@ export class Drive implements VfsContext {
 
   /** Tests: stop as if the process were killed (nothing more is written). */
   abandon(): void {
+    this.abandoned = true;
     this.stopTimers();
     this.journal.abandon();
     this.uploader.stop();

@@ -112,5 +112,6 @@ export class Journal {
   /** Crash simulation for tests: stop writing at once, without flushing anything queued. */
   abandon(): void {
     this.stopped = true;
+    void this.tail.then(() => this.handle?.close());
   }
 }
