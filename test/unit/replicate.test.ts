@@ -203,3 +203,28 @@ test('RetryStore rides out a short outage, never retries other errors', async (t
   t.is(await codeOf(new RetryStore(sw, { baseDelayMs: 1, retries: 2 }).get(a.id)), 'E_UNAVAILABLE');
   await rm(dir, { recursive: true, force: true });
 });
+
+test('LimitStore keeps at most N object requests in flight', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-limit-'));
+  const fs = await FsStore.open(dir);
+  let now = 0;
+  let peak = 0;
+  const counting = new Switchable(fs);
+  const origPut = counting.put.bind(counting);
+  counting.put = async (id, b) => {
+    peak = Math.max(peak, ++now);
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      return await origPut(id, b);
+    } finally {
+      now--;
+    }
+  };
+  const store = new LimitStore(counting, 3);
+  const objs = Array.from({ length: 20 }, () => randomObject(100));
+  await Promise.all(objs.map((o) => store.put(o.id, o.body)));
+  t.is(peak, 3);
+  t.is(store.pending, 0);
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
