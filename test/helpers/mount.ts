@@ -28,9 +28,16 @@ export function check(r: Result, what: string): string {
   return r.stdout;
 }
 
+/** The FUSE bindings mount tests run on (MEGAFS_FUSE; native falls back to fuse-native
+ *  where it cannot build). */
+export const BINDINGS = ['fuse-native', 'native'] as const;
+
 /** A new drive in a temp MEGAFS_HOME, mounted; unmounted (and checked) in teardown. */
-export async function testMount(t: ExecutionContext, extraArgs: string[] = []): Promise<TestMount> {
+export async function testMount(t: ExecutionContext, o: { binding?: string; args?: string[]; init?: string[] } = {}): Promise<TestMount> {
   const home = await tempHome();
+  if (o.binding) home.env.MEGAFS_FUSE = o.binding;
+  if (o.init) check(await megafs(['init', ...o.init], home.env), 'megafs init');
+  const extraArgs = o.args ?? [];
   const dir = join(home.dir, 'mnt');
   await mkdir(dir);
   const m: TestMount = {
