@@ -28,5 +28,10 @@ export const noblePlatform: CryptoPlatform = {
     return intoOut(plain, out);
   },
   sha256: (data) => sha256(data),
-  randomBytes: (length) => randomBytes(length),
+  randomBytes(length) {
+    // getRandomValues gives at most 64 KiB per call.
+    const out = new Uint8Array(length);
+    for (let offset = 0; offset < length; offset += 65536) out.set(randomBytes(Math.min(65536, length - offset)), offset);
+    return out;
+  },
 };
