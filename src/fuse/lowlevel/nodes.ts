@@ -1,28 +1,30 @@
-// The inode layer between the kernel's node ids and the path-based Vfs: one node per
-// (parent, name) the kernel has looked up, with its lookup count; FORGET drops it.
-// Node ids are never reused (generation stays 0). A hard link gets one node per name,
-// as in libfuse's high-level API. Unlinked or replaced nodes are detached: they keep
-// their id until forgotten, and reach the Vfs only through their open handles.
+// The inode layer between the kernel's node ids and the path-based Vfs: one node per Vfs
+// inode the kernel has looked up, with its lookup count (FORGET drops it) and the names
+// it is known by (several for a hard link, so both names share one kernel inode and one
+// page cache). Node ids are never reused (generation stays 0). A node with no name left
+// (unlinked, renamed over) reaches the Vfs only through its open handles.
 
 export const ROOT_ID = 1;
 
+interface Link { dir: FsNode; name: string }
+
 export interface FsNode {
   readonly id: number;
-  parent: FsNode | null;
-  name: string;
+  /** The Vfs inode number (Attr.ino). */
+  readonly ino: number;
+  links: Link[];
   /** Lookups the kernel holds (entry replies it accepted minus FORGETs). */
   nlookup: number;
-  /** Still reachable by its path (false once unlinked, removed or renamed over). */
-  attached: boolean;
-  /** Vfs handles open on this node: a detached file still answers getattr through one. */
+  /** Vfs handles open on this node: a node without a name answers through one. */
   fhs: Set<number> | null;
 }
 
 export class NodeTable {
   private nextId = ROOT_ID + 1;
   private readonly byId = new Map<number, FsNode>();
+  private readonly byIno = new Map<number, FsNode>();
   private readonly byName = new Map<string, FsNode>();
-  readonly root: FsNode = { id: ROOT_ID, parent: null, name: '', nlookup: 1, attached: true, fhs: null };
+  readonly root: FsNode = { id: ROOT_ID, ino: -1, links: [], nlookup: 1, fhs: null };
 
   constructor() {
     this.byId.set(ROOT_ID, this.root);
@@ -32,15 +34,14 @@ export class NodeTable {
 
   get(id: number): FsNode | undefined { return this.byId.get(id); }
 
-  /** The Vfs path of an attached node ('/' for the root); null once detached. */
+  /** A Vfs path of the node ('/' for the root); null when it has no name left. */
   path(n: FsNode): string | null {
     if (n === this.root) return '/';
-    let p = '';
-    for (let c: FsNode | null = n; c && c !== this.root; c = c.parent) {
-      if (!c.attached) return null;
-      p = `/${c.name}${p}`;
+    for (const l of n.links) {
+      const dir = this.path(l.dir);
+      if (dir !== null) return dir === '/' ? `/${l.name}` : `${dir}/${l.name}`;
     }
-    return p;
+    return null;
   }
 
   /** `name` under `dir` as a path (the child need not exist). */
@@ -49,15 +50,21 @@ export class NodeTable {
     return p === null ? null : p === '/' ? `/${name}` : `${p}/${name}`;
   }
 
-  /** The node for `name` under `dir`, made on first sight. The caller adds the lookup. */
-  child(dir: FsNode, name: string): FsNode {
+  /** The node of Vfs inode `ino`, known as `name` under `dir` (made on first sight). The
+   *  caller adds the lookup. */
+  child(dir: FsNode, name: string, ino: number): FsNode {
     const key = `${dir.id}/${name}`;
-    let n = this.byName.get(key);
+    const known = this.byName.get(key);
+    if (known && known.ino === ino) return known;
+    if (known) this.detach(dir, name);
+    let n = this.byIno.get(ino);
     if (!n) {
-      n = { id: this.nextId++, parent: dir, name, nlookup: 0, attached: true, fhs: null };
+      n = { id: this.nextId++, ino, links: [], nlookup: 0, fhs: null };
       this.byId.set(n.id, n);
-      this.byName.set(key, n);
+      this.byIno.set(ino, n);
     }
+    n.links.push({ dir, name });
+    this.byName.set(key, n);
     return n;
   }
 
@@ -67,19 +74,20 @@ export class NodeTable {
     const n = this.byName.get(key);
     if (!n) return;
     this.byName.delete(key);
-    n.attached = false;
-    this.dropIfUnused(n);
+    n.links = n.links.filter((l) => l.dir !== dir || l.name !== name);
   }
 
-  /** A rename: the node under (dir, name), if known, moves to (toDir, toName). */
+  /** A rename: the node named (dir, name), if known, is now (toDir, toName). */
   move(dir: FsNode, name: string, toDir: FsNode, toName: string): void {
     const key = `${dir.id}/${name}`;
     const n = this.byName.get(key);
+    if (n && dir === toDir && name === toName) return;
     this.detach(toDir, toName);
     if (!n) return;
     this.byName.delete(key);
-    n.parent = toDir;
-    n.name = toName;
+    const l = n.links.find((x) => x.dir === dir && x.name === name)!;
+    l.dir = toDir;
+    l.name = toName;
     this.byName.set(`${toDir.id}/${toName}`, n);
   }
 
@@ -87,10 +95,10 @@ export class NodeTable {
   exchange(dir: FsNode, name: string, toDir: FsNode, toName: string): void {
     const a = this.byName.get(`${dir.id}/${name}`);
     const b = this.byName.get(`${toDir.id}/${toName}`);
-    this.byName.delete(`${dir.id}/${name}`);
-    this.byName.delete(`${toDir.id}/${toName}`);
-    if (a) { a.parent = toDir; a.name = toName; this.byName.set(`${toDir.id}/${toName}`, a); }
-    if (b) { b.parent = dir; b.name = name; this.byName.set(`${dir.id}/${name}`, b); }
+    this.detach(dir, name);
+    this.detach(toDir, toName);
+    if (a) { a.links.push({ dir: toDir, name: toName }); this.byName.set(`${toDir.id}/${toName}`, a); }
+    if (b) { b.links.push({ dir, name }); this.byName.set(`${dir.id}/${name}`, b); }
   }
 
   /** FORGET: the kernel dropped `count` lookups of node `id`. */
@@ -101,12 +109,16 @@ export class NodeTable {
     this.dropIfUnused(n);
   }
 
-  /** Forget a node that the kernel no longer holds, unless a handle still uses it. A
-   *  forgotten attached node just leaves the table; the next lookup makes a new one. */
+  /** Drop a node the kernel no longer holds and no handle uses; the next lookup of one
+   *  of its names makes a new node. */
   dropIfUnused(n: FsNode): void {
     if (n.nlookup > 0 || n === this.root || (n.fhs && n.fhs.size > 0)) return;
     this.byId.delete(n.id);
-    const key = `${n.parent?.id}/${n.name}`;
-    if (n.attached && this.byName.get(key) === n) this.byName.delete(key);
+    if (this.byIno.get(n.ino) === n) this.byIno.delete(n.ino);
+    for (const l of n.links) {
+      const key = `${l.dir.id}/${l.name}`;
+      if (this.byName.get(key) === n) this.byName.delete(key);
+    }
+    n.links = [];
   }
 }

@@ -96,7 +96,7 @@ export class Requests {
 
   /** Answer with an entry for `name` under `parent`; the lookup counts once the kernel has it. */
   private entry(id: number, parent: number, name: string, a: Attr, open?: { fh: number; flags: number }): void {
-    const n = this.nodes.child(this.node(parent), name);
+    const n = this.nodes.child(this.node(parent), name, a.ino);
     n.nlookup++;
     const b = this.scratch;
     w.entryOut(b, 0, n.id, a, this.o.ttlS);
@@ -364,7 +364,7 @@ export class Requests {
       let extra = null;
       if (plus) {
         if (e) {
-          const child = this.nodes.child(dh.node, e.name);
+          const child = this.nodes.child(dh.node, e.name, e.attr.ino);
           child.nlookup++;
           counted.push(child);
           extra = { nodeid: child.id, attr: a, ttlS: this.o.ttlS };
