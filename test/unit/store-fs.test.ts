@@ -1,12 +1,12 @@
 // FsStore: the conformance suite, plus what only a directory store has: the on-disk
 // layout, stale temp cleanup, and a compare-and-swap race between separate processes.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStore } from '../../src/store/fs.js';
-import { randomObject, storeConformance } from '../helpers/store-suite.js';
+import { objectId, randomObject, storeConformance } from '../helpers/store-suite.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'megafs-fs-'));
@@ -86,4 +86,43 @@ test('fs: compare-and-swap race between processes, exactly one wins', async (t) 
   t.is(outs.filter((o) => o === 'lost').length, n - 1);
   const root = await (await FsStore.open(dir)).getRoot();
   t.is(root?.bytes[0], outs.indexOf('won') + 1);
+});
+
+test('fs: a writer killed mid-write loses nothing acknowledged and leaves nothing half-written', async (t) => {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const moduleUrl = new URL('../../src/store/fs.js', import.meta.url).href;
+  // The child writes 256 KiB objects forever and prints each id once put() resolved.
+  const script = `
+    const { createHash, randomBytes } = await import('node:crypto');
+    const { FsStore } = await import(${JSON.stringify(moduleUrl)});
+    const s = await FsStore.open(process.argv[1]);
+    const one = async () => {
+      for (;;) {
+        const body = randomBytes(256 * 1024);
+        const id = createHash('sha256').update(body).digest('hex');
+        await s.put(id, body);
+        process.stdout.write(id + '\\n');
+      }
+    };
+    await Promise.all([one(), one(), one(), one()]);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((res) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.split('\n').length > 40) res();
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((res) => child.once('exit', res));
+  const acked = out.split('\n').filter((l) => /^[0-9a-f]{64}$/.test(l));
+  const store = await FsStore.open(dir);
+  for (const id of acked) t.true(await store.has(id), `acknowledged ${id} lost`);
+  let listed = 0;
+  for await (const id of store.list()) {
+    t.is(objectId(await store.get(id)), id);
+    listed++;
+  }
+  t.true(listed >= acked.length);
 });
