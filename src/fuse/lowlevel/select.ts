@@ -9,7 +9,7 @@ import { mountNative, type NativeMounted } from './mount.js';
 export type FuseBinding = 'native' | 'fuse-native';
 
 /** Used when neither the option nor MEGAFS_FUSE says. */
-const DEFAULT_BINDING: FuseBinding = 'fuse-native';
+const DEFAULT_BINDING: FuseBinding = 'native';
 
 let saidFallback = false;
 
