@@ -257,6 +257,21 @@ test('server: protocol errors have the documented shape', async (t) => {
   t.is(range.status, 404);
 });
 
+test('server: an internal fault answers 500 without details, and is logged', async (t) => {
+  const logged: string[] = [];
+  const broken = async () => {
+    throw new Error('EACCES: /srv/secret/path/accounts');
+  };
+  const server = await startTestServer({ backends: broken, log: (l) => logged.push(l) });
+  t.teardown(() => server.close());
+  const u = await newUser(server.url);
+  const res = await raw(server.url, { method: 'GET', path: `/v1/objects/${'a'.repeat(64)}`, headers: { authorization: bearer(u.user, u.authSecret) } });
+  t.is(res.status, 500);
+  t.deepEqual(JSON.parse(res.body.toString()), { error: { code: 'E_INTERNAL', message: 'internal error' } });
+  t.true(logged.some((l) => l.includes('/srv/secret/path')));
+  t.is(await codeOf(storeFor(server.url, u, { retries: 0 }).get('a'.repeat(64))), 'E_UNAVAILABLE');
+});
+
 test('client: a server that is down is E_UNAVAILABLE, never data loss', async (t) => {
   const server = await startTestServer();
   const u = await newUser(server.url);
