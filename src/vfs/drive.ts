@@ -158,6 +158,7 @@ export class Drive implements VfsContext {
   }
 
   private async commitOnce(): Promise<void> {
+    this.uploader.kick();
     const data = this.engine.data;
     for (const f of [...data.unsealed]) if (pathOf(f) !== null) await data.seal(f);
     const seq = this.journal.rotate();

@@ -325,7 +325,7 @@ export class VfsEngine implements Vfs {
       await this.ctx.commit();
     } catch (e) {
       if (e instanceof FsError) throw e;
-      throw fsError('EIO', `fsync: ${(e as Error).message}`);
+      throw new FsError('EIO', `fsync: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -452,7 +452,12 @@ export class VfsEngine implements Vfs {
   }
 
   async sync(): Promise<void> {
-    await this.ctx.commit();
+    try {
+      await this.ctx.commit();
+    } catch (e) {
+      if (e instanceof FsError) throw e;
+      throw new FsError('EIO', `sync: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   status(): VfsStatus {

@@ -102,14 +102,14 @@ export class Uploader {
   }
 
   /** Resolves when every id in `ids` is on the store; rejects with the upload error
-   *  once one of them has failed FAIL_REPORT_ATTEMPTS times (its retries go on). */
+   *  when one of them fails during the wait after FAIL_REPORT_ATTEMPTS attempts in all
+   *  (its retries go on). */
   waitFor(ids: Iterable<string>): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const id of ids) {
       const p = this.pending.get(id);
       if (!p) continue;
       waits.push(new Promise<void>((resolve, reject) => {
-        if (p.attempts >= FAIL_REPORT_ATTEMPTS && p.lastError) { reject(p.lastError); return; }
         const fail = (e: Error): void => { p.onFail.delete(fail); reject(e); };
         p.onFail.add(fail);
         void p.done.then(() => { p.onFail.delete(fail); resolve(); });

@@ -1,0 +1,96 @@
+// Write-back under outages: cached files read with the store down, writes land in the
+// cache, fsync reports the failure (and status() shows it), ENOSPC once the cache is full
+// of data not yet uploaded, and everything goes up when the store is back.
+import test from 'ava';
+import { constants as fsc } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { deriveDriveKeys } from '../../src/crypto/keys.js';
+import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
+import { MemoryStore } from '../helpers/memory-store.js';
+
+const MiB = 1 << 20;
+
+async function world(t: { teardown: (f: () => Promise<void>) => void }, cacheSizeBytes: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-wb-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = new MemoryStore();
+  const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
+  const open = (machine: string, size = cacheSizeBytes): Promise<VfsHandle> => openVfs({
+    store, keys, stateDir: join(dir, machine, 'state'), cacheDir: join(dir, machine, 'cache'), cacheSizeBytes: size,
+    deviceId: machine, log: () => undefined, commitDelayMs: 10, memCacheBytes: 1,
+  });
+  return { store, open };
+}
+
+async function readAll(v: VfsHandle, path: string): Promise<Buffer> {
+  const size = (await v.getattr(path)).size;
+  const fh = await v.open(path, fsc.O_RDONLY);
+  const buf = new Uint8Array(size);
+  const n = await v.read(fh, buf, size, 0);
+  await v.release(fh);
+  return Buffer.from(buf.subarray(0, n));
+}
+
+test('writeback: offline reads from the cache, writes land, fsync reports, uploads resume', async (t) => {
+  const { store, open } = await world(t, 64 * MiB);
+  const v = await open('a');
+  const before = randomBytes(2 * MiB);
+  let fh = await v.create('/before', 0o644, fsc.O_RDWR);
+  await v.write(fh, before, 0);
+  await v.fsync(fh, false);
+  await v.release(fh);
+
+  store.up = false;
+  t.deepEqual(await readAll(v, '/before'), before);
+  const during = randomBytes(MiB + 3);
+  fh = await v.create('/during', 0o644, fsc.O_RDWR);
+  await v.write(fh, during, 0);
+  await v.flush(fh);
+  await t.throwsAsync(v.fsync(fh, false), { code: 'EIO' });
+  await v.release(fh);
+  t.true(v.status().errors.length > 0);
+  t.true(v.status().queuedUploads > 0);
+
+  store.up = true;
+  await v.sync();
+  t.is(v.status().queuedUploads, 0);
+  await v.close();
+  const b = await open('b');
+  t.deepEqual(await readAll(b, '/during'), during);
+  await b.close();
+});
+
+test('writeback: ENOSPC when the cache is full of unsent data, nothing written is lost', async (t) => {
+  const { store, open } = await world(t, 4 * MiB);
+  const v = await open('a');
+  store.up = false;
+  const fh = await v.create('/big', 0o644, fsc.O_RDWR);
+  const chunk = randomBytes(MiB);
+  let written = 0;
+  let err: unknown = null;
+  for (let i = 0; i < 10; i++) {
+    try {
+      await v.write(fh, chunk, written);
+      written += chunk.length;
+    } catch (e) {
+      err = e;
+      break;
+    }
+  }
+  t.is((err as { code?: string } | null)?.code, 'ENOSPC');
+  t.true(written >= 2 * MiB);
+  await v.flush(fh);
+  await v.release(fh);
+  const got = await readAll(v, '/big');
+  t.is(got.length, written);
+  for (let at = 0; at < written; at += MiB) t.true(got.subarray(at, at + MiB).equals(chunk));
+  store.up = true;
+  await v.sync();
+  await v.close();
+  const b = await open('b', 64 * MiB);
+  t.is((await readAll(b, '/big')).length, written);
+  await b.close();
+});
