@@ -6,7 +6,7 @@ import { receivePassword, startBackground, tellParent } from '../drive/backgroun
 import { configOrDefault, runDaemon, type ReadyInfo } from '../drive/daemon.js';
 import { driveExists } from '../drive/open.js';
 import { getPassword } from '../drive/password.js';
-import { checkMountpoint } from '../fuse/mount.js';
+import { checkFuse, checkMountpoint } from '../fuse/mount.js';
 import { MegafsError } from '../errors.js';
 import { parse, parseSize } from './args.js';
 import { printRecoveryKey } from './init.js';
@@ -50,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const paths = homePaths();
+  checkFuse();
   const abs = await checkMountpoint(mountpoint, (line) => process.stderr.write(`${line}\n`));
   const { cfg } = await configOrDefault(paths, values.store);
   const isNew = !(await driveExists(cfg));

@@ -46,6 +46,11 @@ export interface Mounted {
   unmount(): Promise<void>;
 }
 
+/** Throws E_FUSE_MISSING unless the kernel side of FUSE is there (cheap; no library load). */
+export function checkFuse(): void {
+  if (!existsSync('/dev/fuse')) throw new MegafsError('E_FUSE_MISSING', `FUSE is not available (/dev/fuse is missing): ${INSTALL_HINT}`);
+}
+
 function loadFuse(): typeof FuseClass {
   if (!existsSync('/dev/fuse')) throw new MegafsError('E_FUSE_MISSING', `FUSE is not available (/dev/fuse is missing): ${INSTALL_HINT}`);
   const hasFusermount = (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, 'fusermount')));
