@@ -16,7 +16,7 @@ const USAGE = `megafs admin takedown LINK|ID --reason TEXT (--data DIR | --serve
 
 /** The share id of a link (with or without its #key) or of a bare id; null otherwise. */
 export function linkId(text: string): string | null {
-  const m = /^(?:https?:\/\/[^/]+\/s\/)?([A-Za-z0-9_-]{22})(?:\/?(?:#.*)?)$/.exec(text.trim());
+  const m = /^(?:https?:\/\/\S*\/s\/)?([A-Za-z0-9_-]{22})(?:#\S*)?$/.exec(text.trim());
   return m ? m[1] : null;
 }
 

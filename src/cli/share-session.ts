@@ -45,7 +45,7 @@ export async function withShareSession<T>(drivePasswordFile: string | undefined,
     const file = join(paths.state, drive.header.driveId, 'shares.sealed');
     return await work({
       drive, cfg, paths, serveStore,
-      api: httpShareApi(new URL(url).origin + new URL(url).pathname.replace(/\/+$/, ''), bearer(cfg.user!, authSecret)),
+      api: httpShareApi(url.replace(/\/+$/, ''), bearer(cfg.user!, authSecret)),
       loadLocal: () => loadLocalShares(nodePlatform, drive.keys.journal, file),
       saveLocal: (s) => saveLocalShares(nodePlatform, drive.keys.journal, file, s),
     });

@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const c = await createShare(nodePlatform, vfs, s.serveStore, s.api, path, {
         expiresInMs, password,
-        kdfCost: process.env.MEGAFS_TEST_KDF === '1' ? { memKiB: 64, passes: 1 } : undefined,
+        passwordKdf: process.env.MEGAFS_TEST_KDF === '1' ? { memLog2: 6, passes: 1 } : undefined,
         onProgress: (done) => { bar?.add(done - last); last = done; },
       });
       const local = await s.loadLocal();

@@ -15,9 +15,10 @@ export interface ShareRecord {
 }
 
 export interface ShareApi {
-  /** The server's public origin, for links (https://host[:port]). */
+  /** The server's public base URL, for links (https://host[:port][/prefix]). */
   readonly origin: string;
-  create(manifest: Uint8Array, objects: string[], expiresMs: number | null): Promise<ShareRecord>;
+  /** E_CONFLICT when the id is taken (never, for 128 random bits). */
+  create(id: string, manifest: Uint8Array, objects: string[], expiresMs: number | null): Promise<ShareRecord>;
   list(): Promise<ShareRecord[]>;
   revoke(id: string): Promise<void>;
 }
@@ -46,8 +47,8 @@ export function httpShareApi(origin: string, authorization: string): ShareApi {
   };
   return {
     origin: base,
-    async create(manifest, objects, expiresMs) {
-      return await (await call('POST', '/v1/shares', { manifest: toBase64(manifest), objects, expiresMs })).json() as ShareRecord;
+    async create(id, manifest, objects, expiresMs) {
+      return await (await call('POST', '/v1/shares', { id, manifest: toBase64(manifest), objects, expiresMs })).json() as ShareRecord;
     },
     async list() {
       return ((await (await call('GET', '/v1/shares')).json()) as { shares: ShareRecord[] }).shares;

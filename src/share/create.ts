@@ -7,21 +7,22 @@
 import { constants } from 'node:fs';
 import { MegafsError } from '../errors.js';
 import { toBase64 } from '../format/bytes.js';
-import { CHUNK_SIZE, FILE_ID_BYTES, KEY_BYTES, SALT_BYTES } from '../format/constants.js';
+import { CHUNK_SIZE, FILE_ID_BYTES, KEY_BYTES } from '../format/constants.js';
+import { formatLink, type LinkKdf } from '../format/link.js';
+import { deriveLinkKey, newShareLink, sealManifest } from '../crypto/link.js';
 import { chunkKeyFor, sealChunk } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import type { Store } from '../store/store.js';
 import type { Vfs } from '../vfs/types.js';
 import type { ShareApi, ShareRecord } from './api.js';
-import { deriveLinkKey, formatLink, newLinkKdf, sealManifest } from './link.js';
 import { encodeManifest, MANIFEST_VERSION, manifestObjectIds, type ManifestEntry, type ManifestFile } from './manifest.js';
 
 export interface ShareOptions {
   /** Milliseconds from now; undefined: never expires. */
   expiresInMs?: number;
   password?: string;
-  /** Argon2id cost of the link password (tests lower it). */
-  kdfCost?: { memKiB?: number; passes?: number };
+  /** Argon2id cost of the link password (default DEFAULT_LINK_KDF; tests lower it). */
+  passwordKdf?: LinkKdf;
   /** Called with plaintext bytes sealed so far. */
   onProgress?: (doneBytes: number) => void;
 }
@@ -100,12 +101,12 @@ export async function createShare(p: CryptoPlatform, vfs: Vfs, store: Store, api
   const name = clean === '/' ? 'drive' : clean.slice(clean.lastIndexOf('/') + 1);
   const entry = await sealEntry({ p, vfs, store, done: 0, onProgress: opts.onProgress }, clean, name);
   if (!entry) throw new MegafsError('E_USAGE', `${path} is neither a file nor a folder`);
-  const secret = p.randomBytes(32);
-  const kdf = opts.password !== undefined ? newLinkKdf(p, opts.kdfCost) : null;
-  if (kdf && kdf.salt.length !== SALT_BYTES) throw new Error('BUG: salt size');
-  const key = await deriveLinkKey(secret, opts.password, kdf ?? undefined);
-  const sealed = sealManifest(p, key, kdf, encodeManifest({ v: MANIFEST_VERSION, root: entry }));
+  if (opts.password === '') throw new MegafsError('E_USAGE', 'a link password may not be empty');
+  // The id and secret are ours (random); the server only checks that the id is new.
+  const link = newShareLink(p, api.origin, { password: opts.password !== undefined, passwordKdf: opts.password !== undefined ? opts.passwordKdf : undefined });
+  const key = await deriveLinkKey(link, opts.password);
+  const sealed = sealManifest(p, key, link, encodeManifest({ v: MANIFEST_VERSION, root: entry }));
   const expiresMs = opts.expiresInMs !== undefined ? Date.now() + opts.expiresInMs : null;
-  const record = await api.create(sealed, [...manifestObjectIds(entry)], expiresMs);
-  return { link: formatLink({ origin: api.origin, id: record.id, secret }), record, entry };
+  const record = await api.create(link.id, sealed.bytes, [...manifestObjectIds(entry)], expiresMs);
+  return { link: formatLink(link), record, entry };
 }

@@ -7,7 +7,8 @@ import { fromBase64, toHex } from '../format/bytes.js';
 import { CHUNK_SIZE } from '../format/constants.js';
 import { chunkKeyFor, openChunk } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
-import { decodeEnvelope, deriveLinkKey, openManifest, type Envelope, type Link } from './link.js';
+import { deriveLinkKey, openManifest } from '../crypto/link.js';
+import type { ShareLink } from '../format/link.js';
 import { decodeManifest, type Manifest, type ManifestFile } from './manifest.js';
 
 /** Chunks fetched ahead of the one being consumed (memory: about this many MiB). */
@@ -40,23 +41,27 @@ async function get(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-export function manifestUrl(link: Pick<Link, 'origin' | 'id'>): string {
-  return `${link.origin}/v1/s/${link.id}/manifest`;
+/** Where a link's server is: its base (https://host[:port][/prefix]) and the share id. */
+export type LinkPlace = Pick<ShareLink, 'base' | 'id'>;
+
+export function manifestUrl(link: LinkPlace): string {
+  return `${link.base}/v1/s/${link.id}/manifest`;
 }
 
-export function objectUrl(link: Pick<Link, 'origin' | 'id'>, objectId: string): string {
-  return `${link.origin}/v1/s/${link.id}/objects/${objectId}`;
+export function objectUrl(link: LinkPlace, objectId: string): string {
+  return `${link.base}/v1/s/${link.id}/objects/${objectId}`;
 }
 
-export async function fetchEnvelope(link: Pick<Link, 'origin' | 'id'>): Promise<Envelope> {
-  return decodeEnvelope(await get(manifestUrl(link)));
+/** The sealed manifest; the share's own error (revoked, expired, taken down...) if refused. */
+export function fetchManifest(link: LinkPlace): Promise<Uint8Array> {
+  return get(manifestUrl(link));
 }
 
-/** Open the envelope. E_BAD_PASSWORD (wrong password) or E_USAGE-free `needsPassword`. */
-export async function openLink(p: CryptoPlatform, link: Link, env: Envelope, password?: string): Promise<Manifest> {
-  if (env.kdf && password === undefined) throw new MegafsError('E_BAD_PASSWORD', 'this link needs a password');
-  const key = await deriveLinkKey(link.secret, env.kdf ? password : undefined, env.kdf ?? undefined);
-  return decodeManifest(openManifest(p, key, env));
+/** Open the sealed manifest: E_BAD_PASSWORD for a missing or wrong password,
+ *  E_INTEGRITY when the bytes or the key are wrong. */
+export async function openLink(p: CryptoPlatform, link: ShareLink, sealed: Uint8Array, password?: string): Promise<Manifest> {
+  const key = await deriveLinkKey(link, password);
+  return decodeManifest(openManifest(p, key, link, sealed));
 }
 
 /** Plaintext bytes of chunk `i` of a file. */
@@ -70,7 +75,7 @@ export type AsyncHash = (bytes: Uint8Array) => Promise<Uint8Array>;
 /** The file's plaintext, chunk by chunk, each verified and opened; holes come as zeros.
  *  Throws E_INTEGRITY on any wrong byte, never yields it. `hash`, when given, checks the
  *  ids instead of the platform's SHA-256. */
-export async function* fileChunks(p: CryptoPlatform, link: Pick<Link, 'origin' | 'id'>, file: ManifestFile, hash?: AsyncHash): AsyncGenerator<Uint8Array> {
+export async function* fileChunks(p: CryptoPlatform, link: LinkPlace, file: ManifestFile, hash?: AsyncHash): AsyncGenerator<Uint8Array> {
   const count = Math.ceil(file.size / CHUNK_SIZE);
   if (file.chunks.length !== count) throw new MegafsError('E_INTEGRITY', 'the manifest\'s chunk count does not match the size');
   const chunkKey = chunkKeyFor(fromBase64(file.fileKey));

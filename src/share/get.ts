@@ -6,8 +6,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { MegafsError, UsageError } from '../errors.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import { nodePlatform } from '../platform/node.js';
-import { fetchEnvelope, fileChunks, openLink } from './fetch.js';
-import { parseLink } from './link.js';
+import { parseLink } from '../format/link.js';
+import { fetchManifest, fileChunks, openLink, type LinkPlace } from './fetch.js';
 import { entrySize, type ManifestEntry, type ManifestFile } from './manifest.js';
 import { progressBar } from './progress.js';
 import { promptHidden } from './prompt.js';
@@ -33,7 +33,7 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function writeFile(p: CryptoPlatform, link: Parameters<typeof fileChunks>[1], file: ManifestFile, path: string, tick: (n: number) => void): Promise<void> {
+async function writeFile(p: CryptoPlatform, link: LinkPlace, file: ManifestFile, path: string, tick: (n: number) => void): Promise<void> {
   if (await exists(path)) throw new MegafsError('EEXIST', `${path} already exists; choose another place with -o`);
   const part = join(dirname(path), `.${basename(path)}.megafs-part`);
   const fh = await open(part, 'w', 0o644);
@@ -56,7 +56,7 @@ async function writeFile(p: CryptoPlatform, link: Parameters<typeof fileChunks>[
   await utimes(path, t, t);
 }
 
-async function writeEntry(p: CryptoPlatform, link: Parameters<typeof fileChunks>[1], e: ManifestEntry, path: string, tick: (n: number) => void): Promise<number> {
+async function writeEntry(p: CryptoPlatform, link: LinkPlace, e: ManifestEntry, path: string, tick: (n: number) => void): Promise<number> {
   if (e.kind === 'file') { await writeFile(p, link, e, path, tick); return 1; }
   await mkdir(path, { recursive: true });
   let files = 0;
@@ -67,10 +67,10 @@ async function writeEntry(p: CryptoPlatform, link: Parameters<typeof fileChunks>
 
 export async function getLink(linkText: string, o: GetOptions = {}, p: CryptoPlatform = nodePlatform): Promise<GetResult> {
   const link = parseLink(linkText);
-  const env = await fetchEnvelope(link);
+  const sealed = await fetchManifest(link);
   let password = o.password;
-  if (env.kdf && password === undefined && o.askPassword) password = await o.askPassword();
-  const manifest = await openLink(p, link, env, password);
+  if (link.passwordKdf && password === undefined && o.askPassword) password = await o.askPassword();
+  const manifest = await openLink(p, link, sealed, password);
   const root = manifest.root;
   let target = resolve(o.out ?? root.name);
   if (o.out !== undefined && (await stat(target).then((s) => s.isDirectory(), () => false))) target = join(target, root.name);

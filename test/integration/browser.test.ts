@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { nodePlatform } from '../../src/platform/node.js';
 import { createShare } from '../../src/share/create.js';
-import { b64url, parseLink } from '../../src/share/link.js';
+import { parseLink, toBase64Url } from '../../src/format/link.js';
 import { toHex } from '../../src/format/bytes.js';
 import { ShareDb } from '../../src/server/shares/db.js';
 import { launchBrowser, startRecordingProxy, type RecordingProxy, type TestBrowser } from '../helpers/browser.js';
@@ -45,7 +45,7 @@ test.after.always(async () => {
 async function shareLink(path: string, o = {}): Promise<string> {
   const s = await createShare(nodePlatform, dirVfs(src), env.store, env.api, path, o);
   const l = parseLink(s.link);
-  secrets.push(b64url(l.secret), toHex(l.secret));
+  secrets.push(toBase64Url(l.secret), toHex(l.secret));
   // The browser talks to the server through the recording proxy.
   return s.link.replace(env.server.url, proxy.url);
 }
@@ -80,7 +80,7 @@ test.serial('a file link downloads and decrypts in the page', async (t) => {
 
 test.serial('a password link asks for the password', async (t) => {
   const page = await browser.context.newPage();
-  await page.goto(await shareLink('/hello.txt', { password: 'open sesame', kdfCost: { memKiB: 1024, passes: 1 } }));
+  await page.goto(await shareLink('/hello.txt', { password: 'open sesame', passwordKdf: { memLog2: 10, passes: 1 } }));
   await page.locator('#password-form:not([hidden])').waitFor();
   await page.fill('#password', 'wrong');
   await page.click('#password-ok');

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { nodePlatform } from '../../src/platform/node.js';
 import { createShare } from '../../src/share/create.js';
 import { getLink } from '../../src/share/get.js';
-import { parseLink } from '../../src/share/link.js';
+import { parseLink } from '../../src/format/link.js';
 import { ShareDb } from '../../src/server/shares/db.js';
 import { dirVfs, startShareEnv, type ShareEnv } from '../helpers/share.js';
 
-const KDF = { memKiB: 64, passes: 1 };
+const KDF = { memLog2: 6, passes: 1 };
 let env: ShareEnv;
 let src: string;
 let out: string;
@@ -44,7 +44,7 @@ const share = (path: string, o = {}) => createShare(nodePlatform, dirVfs(src), e
 for (const name of ['small.txt', 'big.bin', 'sparse.bin', 'empty']) {
   test(`a file link round trips: ${name}`, async (t) => {
     const s = await share(`/${name}`);
-    t.regex(s.link, /^http:\/\/127\.0\.0\.1:\d+\/s\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$/);
+    t.regex(s.link, /^http:\/\/127\.0\.0\.1:\d+\/s\/[A-Za-z0-9_-]{22}#1A[A-Za-z0-9_-]{43}$/);
     const r = await getLink(s.link, { out: join(out, `file-${name}`) });
     t.is(r.kind, 'file');
     t.true((await readFile(r.path)).equals(await readFile(join(src, name))));
@@ -67,7 +67,7 @@ test('a folder link round trips as a folder', async (t) => {
 });
 
 test('a password link opens with the password only', async (t) => {
-  const s = await share('/small.txt', { password: 'correct horse', kdfCost: KDF });
+  const s = await share('/small.txt', { password: 'correct horse', passwordKdf: KDF });
   await t.throwsAsync(getLink(s.link, { out: join(out, 'pw0') }), { code: 'E_BAD_PASSWORD' });
   await t.throwsAsync(getLink(s.link, { out: join(out, 'pw1'), password: 'wrong' }), { code: 'E_BAD_PASSWORD' });
   const r = await getLink(s.link, { out: join(out, 'pw2'), password: 'correct horse' });
@@ -105,7 +105,7 @@ test('bad links: malformed, cut short, unknown id, wrong key', async (t) => {
   const l = parseLink(s.link);
   const unknown = s.link.replace(l.id, 'A'.repeat(22));
   await t.throwsAsync(getLink(unknown), { code: 'E_BAD_LINK' });
-  const wrongKey = `${s.link.split('#')[0]}#${'B'.repeat(43)}`;
+  const wrongKey = `${s.link.split('#')[0]}#1A${'B'.repeat(42)}A`;
   await t.throwsAsync(getLink(wrongKey, { out: join(out, 'wk') }), { code: 'E_INTEGRITY' });
 });
 

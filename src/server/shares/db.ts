@@ -2,12 +2,12 @@
 // the owner, the sealed manifest (opaque), the object ids it may serve, expiry, revocation
 // and take-down. Every request reads the row afresh, so `megafs admin takedown --data DIR`
 // from another process takes effect on the running server at once.
-import { randomBytes } from 'node:crypto';
 import { StoreError } from '../../errors.js';
 import { openDatabase, type Database } from '../sqlite.js';
 
-/** 16 random bytes, base64url (22 chars): 128 bits, guessing is hopeless. */
-export const SHARE_ID_RE = /^[A-Za-z0-9_-]{22}$/;
+/** 16 random bytes (the client's), canonical unpadded base64url: 22 chars whose last one
+ *  carries 2 bits (A, Q, g or w). 128 bits: guessing is hopeless. */
+export const SHARE_ID_RE = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS shares (
@@ -57,8 +57,9 @@ export class ShareDb {
     this.db.exec(SCHEMA);
   }
 
-  create(accountId: string, manifest: Uint8Array, objectIds: string[], objectBytes: number, expiresMs: number | null): string {
-    const id = randomBytes(16).toString('base64url');
+  /** E_CONFLICT when the id exists, E_USAGE when it is malformed. */
+  create(id: string, accountId: string, manifest: Uint8Array, objectIds: string[], objectBytes: number, expiresMs: number | null): void {
+    if (!SHARE_ID_RE.test(id)) throw new StoreError('E_USAGE', 'a share id is 16 bytes, base64url');
     this.db.exec('BEGIN IMMEDIATE');
     try {
       this.db.prepare('INSERT INTO shares (id, account_id, manifest, object_bytes, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)')
@@ -68,9 +69,9 @@ export class ShareDb {
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreError('E_CONFLICT', 'that share id is taken');
       throw e;
     }
-    return id;
   }
 
   row(id: string): ShareRow | null {

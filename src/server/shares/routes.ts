@@ -75,9 +75,9 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
 
   router.add('POST', /^\/v1\/shares$/, async (ctx) => {
     const account = owner(ctx);
-    const body = await readJson(ctx.req, CREATE_LIMIT_BYTES) as { manifest?: unknown; objects?: unknown; expiresMs?: unknown };
-    if (typeof body.manifest !== 'string' || !Array.isArray(body.objects) || !body.objects.every((o) => typeof o === 'string' && isObjectId(o))) {
-      throw new StoreError('E_USAGE', 'a share needs {manifest: base64, objects: [object ids], expiresMs}');
+    const body = await readJson(ctx.req, CREATE_LIMIT_BYTES) as { id?: unknown; manifest?: unknown; objects?: unknown; expiresMs?: unknown };
+    if (typeof body.id !== 'string' || typeof body.manifest !== 'string' || !Array.isArray(body.objects) || !body.objects.every((o) => typeof o === 'string' && isObjectId(o))) {
+      throw new StoreError('E_USAGE', 'a share needs {id, manifest: base64, objects: [object ids], expiresMs}');
     }
     const expiresMs = body.expiresMs ?? null;
     if (expiresMs !== null && !Number.isSafeInteger(expiresMs)) throw new StoreError('E_USAGE', 'bad expiresMs');
@@ -91,8 +91,8 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
       if (size === null) throw new StoreError('E_NOT_FOUND', `object ${id.slice(0, 16)}… is not in this account`);
       objectBytes += size;
     }
-    const id = shares.create(account.id, manifest, body.objects as string[], objectBytes, expiresMs as number | null);
-    sendJson(ctx.res, 201, rowJson(shares.row(id)!));
+    shares.create(body.id, account.id, manifest, body.objects as string[], objectBytes, expiresMs as number | null);
+    sendJson(ctx.res, 201, rowJson(shares.row(body.id)!));
   });
 
   router.add('GET', /^\/v1\/shares$/, (ctx) => {

@@ -6,8 +6,8 @@
 import { noblePlatform } from '../../crypto/noble.js';
 import { toHex } from '../../format/bytes.js';
 import { MegafsError } from '../../errors.js';
-import { fetchEnvelope, fileChunks, openLink } from '../fetch.js';
-import { parseLink, type Envelope, type Link } from '../link.js';
+import { parseLink, type ShareLink as Link } from '../../format/link.js';
+import { fetchManifest, fileChunks, openLink } from '../fetch.js';
 import { entrySize, walkFiles, type Manifest, type ManifestFile } from '../manifest.js';
 import type { DownloadJob } from './sw.js';
 
@@ -52,7 +52,7 @@ async function saveViaWorker(w: ServiceWorker, link: Link, file: ManifestFile, r
   const token = toHex(crypto.getRandomValues(new Uint8Array(16)));
   const channel = new MessageChannel();
   const ready = new Promise<void>((resolve) => { channel.port1.onmessage = () => resolve(); });
-  const job: DownloadJob = { type: 'job', token, origin: link.origin, id: link.id, file };
+  const job: DownloadJob = { type: 'job', token, base: link.base, id: link.id, file };
   w.postMessage(job, [channel.port2]);
   await ready;
   channel.port1.onmessage = (e: MessageEvent<{ type: string; doneBytes?: number; message?: string }>) => {
@@ -112,7 +112,7 @@ function show(link: Link, m: Manifest): void {
   void downloadWorker();
 }
 
-function askPassword(link: Link, env: Envelope): void {
+function askPassword(link: Link, sealed: Uint8Array): void {
   setStatus('This link is protected by a password.');
   const form = $<HTMLFormElement>('password-form');
   form.hidden = false;
@@ -120,7 +120,7 @@ function askPassword(link: Link, env: Envelope): void {
     ev.preventDefault();
     $('password-error').hidden = true;
     setStatus('Checking the password…');
-    openLink(noblePlatform, link, env, $<HTMLInputElement>('password').value).then((m) => {
+    openLink(noblePlatform, link, sealed, $<HTMLInputElement>('password').value).then((m) => {
       form.hidden = true;
       show(link, m);
     }, (e: unknown) => {
@@ -139,9 +139,9 @@ async function start(): Promise<void> {
     return;
   }
   try {
-    const env = await fetchEnvelope(link);
-    if (env.kdf) { askPassword(link, env); return; }
-    show(link, await openLink(noblePlatform, link, env));
+    const sealed = await fetchManifest(link);
+    if (link.passwordKdf) { askPassword(link, sealed); return; }
+    show(link, await openLink(noblePlatform, link, sealed));
   } catch (e) {
     const reason = (e as { reason?: string | null }).reason;
     setStatus((e as Error).message, true);

@@ -10,7 +10,8 @@ import type { ManifestFile } from '../manifest.js';
 export interface DownloadJob {
   type: 'job';
   token: string;
-  origin: string;
+  /** The link's base URL and id. */
+  base: string;
   id: string;
   file: ManifestFile;
 }
@@ -54,7 +55,7 @@ sw.addEventListener('fetch', (e) => {
   const { job, port } = entry;
   // Ids are checked with WebCrypto's native SHA-256; decryption is @noble/ciphers.
   const hash = async (b: Uint8Array) => new Uint8Array(await crypto.subtle.digest('SHA-256', b as BufferSource));
-  const chunks = fileChunks(noblePlatform, { origin: job.origin, id: job.id }, job.file, hash);
+  const chunks = fileChunks(noblePlatform, { base: job.base, id: job.id }, job.file, hash);
   let doneBytes = 0;
   // highWaterMark 0: pull() runs only when the download manager asks for more.
   const body = new ReadableStream<Uint8Array>({
