@@ -68,7 +68,7 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
 };
 
 /** Codes a server may name in its error body that we pass on as they are. */
-const PASS_THROUGH = new Set<string>(['E_BAD_ID', 'E_USAGE', 'E_FORMAT', 'E_CONFLICT', 'E_QUOTA', 'E_TOO_LARGE', 'E_HASH_MISMATCH']);
+const PASS_THROUGH = new Set<string>(['E_BAD_ID', 'E_FORBIDDEN', 'E_USAGE', 'E_FORMAT', 'E_CONFLICT', 'E_QUOTA', 'E_TOO_LARGE', 'E_HASH_MISMATCH']);
 
 /** Translate what got threw into a StoreError (non-got errors pass through unchanged). */
 export function toStoreError(e: unknown, what: string): unknown {

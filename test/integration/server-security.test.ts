@@ -190,6 +190,12 @@ test('server: signup refuses taken names and bad secrets', async (t) => {
   t.is(res.status, 400);
 });
 
+test('server: signup can be closed (--no-signup)', async (t) => {
+  const server = await startTestServer({ allowSignup: false });
+  t.teardown(() => server.close());
+  t.is(await codeOf(signup(server.url, 'alice', new Uint8Array(32), null)), 'E_FORBIDDEN');
+});
+
 test('server: quota is enforced with 507 and freed by deletes', async (t) => {
   const server = await startTestServer({ quotaBytes: 5000 });
   t.teardown(() => server.close());
