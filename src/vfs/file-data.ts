@@ -163,6 +163,7 @@ export class FileData {
     this.ctx.changed();
   }
 
+  /** `data` must be the caller's private copy: whole chunks of it become dirty buffers. */
   write(f: FileNode, data: Uint8Array, position: number, append: boolean): Promise<number> {
     return this.locked(f, async () => {
       if (append) position = f.size;
@@ -174,9 +175,15 @@ export class FileData {
       }
       const newSize = Math.max(f.size, end);
       for (const s of planRange(position, data.length)) {
+        const piece = data.subarray(s.bufferOffset, s.bufferOffset + s.length);
+        if (s.length === CHUNK_SIZE) {
+          // A whole chunk: adopt the caller's private copy (engine.write made it), no copy.
+          this.setDirty(f, s.chunkIndex, piece);
+          continue;
+        }
         const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
         const b = await this.bufferFor(f, s.chunkIndex, s.offsetInChunk + s.length, whole);
-        b.set(data.subarray(s.bufferOffset, s.bufferOffset + s.length), s.offsetInChunk);
+        b.set(piece, s.offsetInChunk);
       }
       f.size = newSize;
       this.touched(f);

@@ -1,0 +1,117 @@
+// The vfs data path against plain file I/O on the same disk, same run: sequential write
+// (then fsync) and read of BENCH_VFS_MB (default 1024) in 1 MiB calls, and random 4 KiB
+// reads, through the Vfs API with an FsStore (local directory). "warm" reads come from
+// the same mount (disk cache + memory cache), "cold" from a fresh mount with an empty
+// cache (store -> cache -> decrypt). Also prints peak RSS (sampled every 50 ms) against
+// the configured caches. BENCH_DIR picks the disk (default os.tmpdir()).
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunkKeyFor, sealChunk } from '../src/crypto/chunk.js';
+import { deriveDriveKeys } from '../src/crypto/keys.js';
+import { nodePlatform } from '../src/platform/node.js';
+import { FsStore } from '../src/store/fs.js';
+import { openVfs, type VfsHandle } from '../src/vfs/index.js';
+
+const MiB = 1 << 20;
+const TOTAL_MB = Number(process.env.BENCH_VFS_MB ?? 1024);
+const RANDOM_READS = 2000;
+const BASE = process.env.BENCH_DIR ?? tmpdir();
+const MEM_CACHE = 256 * MiB;
+const DISK_CACHE = 4 * TOTAL_MB * MiB;
+
+let peakRss = 0;
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()); }, 50);
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (TOTAL_MB * MiB) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+async function plain(dir: string, block: Uint8Array) {
+  const path = join(dir, 'plain.bin');
+  const write = await timed(async () => {
+    const fh = await open(path, 'w');
+    for (let i = 0; i < TOTAL_MB; i++) await fh.write(block, 0, MiB, i * MiB);
+    await fh.sync();
+    await fh.close();
+  });
+  const buf = new Uint8Array(MiB);
+  const read = await timed(async () => {
+    const fh = await open(path, 'r');
+    for (let i = 0; i < TOTAL_MB; i++) await fh.read(buf, 0, MiB, i * MiB);
+    await fh.close();
+  });
+  const fh = await open(path, 'r');
+  const t0 = performance.now();
+  for (let i = 0; i < RANDOM_READS; i++) await fh.read(buf, 0, 4096, Math.floor(Math.random() * (TOTAL_MB * MiB - 4096)));
+  const iops = RANDOM_READS / ((performance.now() - t0) / 1000);
+  await fh.close();
+  return { write, read, iops };
+}
+
+async function readVfs(v: VfsHandle, buf: Uint8Array): Promise<void> {
+  const fh = await v.open('/big.bin', fsc.O_RDONLY);
+  for (let i = 0; i < TOTAL_MB; i++) await v.read(fh, buf, MiB, i * MiB);
+  await v.release(fh);
+}
+
+async function vfs(dir: string, block: Uint8Array) {
+  const store = await FsStore.open(join(dir, 'store'));
+  const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
+  const mount = (name: string): Promise<VfsHandle> => openVfs({
+    store, keys, stateDir: join(dir, name, 'state'), cacheDir: join(dir, name, 'cache'), cacheSizeBytes: DISK_CACHE,
+    memCacheBytes: MEM_CACHE, deviceId: name, log: () => undefined,
+  });
+  const v = await mount('a');
+  const write = await timed(async () => {
+    const fh = await v.create('/big.bin', 0o644, fsc.O_WRONLY);
+    for (let i = 0; i < TOTAL_MB; i++) await v.write(fh, block, i * MiB);
+    await v.fsync(fh, false);
+    await v.release(fh);
+  });
+  const buf = new Uint8Array(MiB);
+  const warm = await timed(() => readVfs(v, buf));
+  const fh = await v.open('/big.bin', fsc.O_RDONLY);
+  const t0 = performance.now();
+  for (let i = 0; i < RANDOM_READS; i++) await v.read(fh, buf, 4096, Math.floor(Math.random() * (TOTAL_MB * MiB - 4096)));
+  const iops = RANDOM_READS / ((performance.now() - t0) / 1000);
+  await v.release(fh);
+  await v.close();
+  const w = await mount('b');
+  const cold = await timed(() => readVfs(w, buf));
+  await w.close();
+  return { write, warm, cold, iops };
+}
+
+/** The ceiling: sealing 1 MiB chunks (XChaCha20-Poly1305 + SHA-256 id) on this machine, now. */
+function sealRate(block: Uint8Array): number {
+  const key = chunkKeyFor(randomBytes(32));
+  const fileId = randomBytes(16);
+  const n = 64;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sealChunk(nodePlatform, key, { fileId, chunkIndex: i, isLast: false }, block);
+  return (n * MiB) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+const dir = await mkdtemp(join(BASE, 'megafs-bench-vfs-'));
+try {
+  const block = randomBytes(MiB);
+  console.log(`${TOTAL_MB} MiB in 1 MiB calls; ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}; dir ${BASE}`);
+  const p = await plain(dir, block);
+  const v = await vfs(dir, block);
+  const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(0)}%`;
+  console.log('                         plain file      vfs (FsStore)   vfs/plain');
+  console.log(`seq write + fsync MB/s   ${p.write.toFixed(0).padStart(10)}  ${v.write.toFixed(0).padStart(14)}   ${pct(v.write, p.write)}`);
+  console.log(`seq read (warm) MB/s     ${p.read.toFixed(0).padStart(10)}  ${v.warm.toFixed(0).padStart(14)}   ${pct(v.warm, p.read)}`);
+  console.log(`seq read (cold) MB/s     ${'-'.padStart(10)}  ${v.cold.toFixed(0).padStart(14)}`);
+  console.log(`random 4 KiB reads/s     ${p.iops.toFixed(0).padStart(10)}  ${v.iops.toFixed(0).padStart(14)}   ${pct(v.iops, p.iops)}`);
+  console.log(`sealChunk alone MB/s      ${sealRate(block).toFixed(0).padStart(10)}   (the crypto ceiling for writes)`);
+  console.log(`peak RSS ${(peakRss / MiB).toFixed(0)} MiB (memory cache ${MEM_CACHE / MiB} MiB)`);
+} finally {
+  clearInterval(sampler);
+  await rm(dir, { recursive: true, force: true });
+}
