@@ -38,7 +38,7 @@ export async function mountViaNative(vfs: Vfs, mountpoint: string,
   if ('error' in loaded) return fallback(loaded.error, log);
   const abs = await check(mountpoint, log);
   try {
-    return mountNative(vfs, abs, { ttlS: o.attrTimeoutS ?? 1, writeback: o.writeback ?? true, log });
+    return mountNative(vfs, abs, { ttlS: o.attrTimeoutS ?? 1, writeback: o.writeback ?? process.env.MEGAFS_FUSE_WRITEBACK !== '0', log });
   } catch (err) {
     return fallback((err as Error).message, log);
   }
