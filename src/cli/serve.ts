@@ -1,5 +1,5 @@
 // `megafs serve [--data DIR] [--listen HOST:PORT] [--quota SIZE] [--s3 URL]
-//   [--tls-cert F --tls-key F] [--public-url URL] [--admin-token-file F] [--no-signup]`:
+//   [--tls-cert F --tls-key F] [--public-url URL] [--admin-token-file F] [--no-signup] [--trust-proxy]`:
 // run the ciphertext-only store server (with the share routes) until SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ export const SERVE_USAGE = `Usage: megafs serve [options]
   --tls-cert FILE     PEM certificate (with --tls-key): serve HTTPS
   --tls-key FILE      PEM private key
   --public-url URL    the URL clients use, when behind a proxy
+  --trust-proxy       take client addresses from X-Forwarded-For (only behind a proxy)
   --admin-token-file F  enable the admin API (take-downs) for this token
   --no-signup         refuse new accounts
 `;
@@ -52,6 +53,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         'public-url': { type: 'string' },
         'admin-token-file': { type: 'string' },
         'no-signup': { type: 'boolean', default: false },
+        'trust-proxy': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -82,6 +84,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     tls,
     backends: values.s3 ? s3Backends(values.s3) : undefined,
     publicUrl: values['public-url'],
+    trustProxy: values['trust-proxy'],
     allowSignup: !values['no-signup'],
     routes: shareRoutes({ dataDir: values.data, adminTokenHash }),
   });

@@ -43,6 +43,9 @@ export interface ServerOptions {
   allowSignup?: boolean;
   /** The URL clients use (behind a proxy); default: the listening address. */
   publicUrl?: string;
+  /** Behind a reverse proxy: take the client address (for throttling) from the last
+   *  X-Forwarded-For entry, which the proxy appends. Never set it without a proxy. */
+  trustProxy?: boolean;
   /** Add more routes (share links, the web page) to the router. */
   routes?: (router: Router, deps: ApiDeps) => void;
   log?: Log;
@@ -70,6 +73,11 @@ async function serverSecret(dataDir: string): Promise<Buffer> {
     if (secret.length !== 32) throw new StoreError('E_FORMAT', `${path} is not a 32-byte key`);
     return secret;
   }
+}
+
+function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').pop()?.trim() : '';
+  return forwarded || (req.socket.remoteAddress ?? '');
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -111,7 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             ...(unreadBody(req) ? { Connection: 'close' } : {}),
           });
         }
-        await match.handler({ req, res, url, params: match.params, ip: req.socket.remoteAddress ?? '' });
+        await match.handler({ req, res, url, params: match.params, ip: clientIp(req, opts.trustProxy ?? false) });
       } finally {
         active--;
       }

@@ -138,6 +138,17 @@ test('server: brute force on login is slowed per address', async (t) => {
   t.truthy(res.headers['retry-after']);
 });
 
+test('server: behind a proxy (--trust-proxy) addresses come from X-Forwarded-For', async (t) => {
+  const server = await startTestServer({ trustProxy: true, loginThrottle: { freeFailures: 1, baseDelayMs: 60_000 } });
+  t.teardown(() => server.close());
+  const u = await newUser(server.url);
+  const as = (ip: string, secret: Uint8Array, user = u.user) =>
+    raw(server.url, { method: 'GET', path: '/v1/usage', headers: { authorization: bearer(user, secret), 'x-forwarded-for': `203.0.113.9, ${ip}` } });
+  t.is((await as('10.0.0.1', new Uint8Array(32), 'other-name')).status, 401);
+  t.is((await as('10.0.0.1', u.authSecret)).status, 429);
+  t.is((await as('10.0.0.2', u.authSecret)).status, 200);
+});
+
 test('throttle: per-key delays start after the free failures and double', (t) => {
   const th = new Throttle({ freeFailures: 2, baseDelayMs: 1000, maxDelayMs: 3000 });
   const now = 1_000_000;
