@@ -3,7 +3,8 @@
 // Every payload starts with a kind byte:
 //   1 DIR_LEAF   varint count || entry*           (entries sorted by name bytes)
 //   2 DIR_INDEX  u8 depth || varint count || (u8 bucket || id[32])*
-//                a big directory sharded by byte `depth` of HMAC-SHA256(nameHash key, name)
+//                a big directory sharded into 16 buckets by nibble `depth` (high nibble
+//                of byte 0 first) of HMAC-SHA256(nameHash key, name)
 //   3 CHUNK_LIST varint count || (varint indexDelta || id[32])*
 // entry = bytes name || u8 type || varint mode || varint uid || varint gid || varint size
 //         || varint mtimeMs || varint ctimeMs || varint xattrCount || (bytes name || bytes value)*

@@ -1,7 +1,8 @@
 // Reads and writes tree objects: directories (sharded past LEAF_MAX_ENTRIES by the
 // name-hash HMAC into DIR_INDEX objects) and external chunk lists. Sealing is memoized
 // by the SHA-256 of the plaintext payload, so an unchanged shard or chunk list keeps its
-// object id: one new entry in a 100,000-entry directory rewrites one leaf and the index.
+// object id: one new entry in a 100,000-entry directory rewrites one leaf and two small
+// index objects.
 import { createHmac } from 'node:crypto';
 import { AAD_TREE } from '../crypto/labels.js';
 import { openObject, sealObject, type SealedObject } from '../crypto/object.js';
@@ -14,8 +15,14 @@ import {
 import { FormatError } from '../errors.js';
 
 const EMPTY = new Uint8Array(0);
-/** Past this depth a shard is written as one leaf whatever its size (2^256 names...). */
-const MAX_DEPTH = 8;
+/** Past this depth a shard is written as one leaf whatever its size (16^16 buckets). */
+const MAX_DEPTH = 16;
+
+/** Bucket of a name at `depth`: the depth-th 4-bit nibble of its HMAC (high nibble first). */
+export function bucketOf(hash: Uint8Array, depth: number): number {
+  const byte = hash[depth >> 1];
+  return depth & 1 ? byte & 0x0f : byte >> 4;
+}
 
 export class TreeIo {
   /** sha256(payload) hex -> object id of a sealed copy known to be on the store or queued. */
@@ -86,7 +93,7 @@ export class TreeIo {
     if (entries.length <= LEAF_MAX_ENTRIES || depth >= MAX_DEPTH) return this.seal(encodeDirLeaf(entries), out);
     const buckets = new Map<number, TreeEntry[]>();
     for (const e of entries) {
-      const b = this.nameHash(e.name)[depth];
+      const b = bucketOf(this.nameHash(e.name), depth);
       let list = buckets.get(b);
       if (!list) buckets.set(b, (list = []));
       list.push(e);
