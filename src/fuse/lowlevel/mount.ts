@@ -1,5 +1,6 @@
 // Mounting a Vfs through the native libfuse3 binding: the session, its request handlers,
 // and unmount. src/fuse/mount.ts picks this or fuse-native.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MegafsError } from '../../errors.js';
 import type { Vfs } from '../../vfs/types.js';
 import { loadNative, type Session } from './binding.js';
@@ -23,6 +24,24 @@ export interface NativeMounted {
   invalidateEntry(parentId: number, name: string): number;
   /** Nodes the kernel holds (for tests of lookup counts and forget). */
   nodeCount(): number;
+}
+
+/** Kernel readahead for the mount (KiB): the bdi default (128 KiB) caps every read
+ *  request at 128 KiB whatever max_readahead says. */
+const READAHEAD_KB = 1024;
+
+/** Raise the mount's readahead through /sys/class/bdi (root only; best effort). The
+ *  device number comes from /proc/self/mountinfo: a stat() of the mount point from this
+ *  process would wait on itself. */
+function raiseReadahead(mountpoint: string): void {
+  try {
+    const esc = mountpoint.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+    const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse().find((l) => l.split(' ')[4] === esc);
+    const dev = line?.split(' ')[2];
+    if (dev) writeFileSync(`/sys/class/bdi/${dev}/read_ahead_kb`, String(READAHEAD_KB));
+  } catch {
+    // not root, or no sysfs: reads stay at 128 KiB per request
+  }
 }
 
 /** Mount `vfs` on the absolute, checked `mountpoint`; throws E_FUSE_MISSING when the
@@ -50,6 +69,7 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
     throw new MegafsError('E_MOUNT', `cannot mount on ${mountpoint}: ${(cause as Error).message}`, { cause });
   }
   requests.session = session;
+  raiseReadahead(mountpoint);
   const s = session;
   return {
     mountpoint, binding: 'native',
