@@ -5,7 +5,8 @@ import { rm } from 'node:fs/promises';
 import { mountVfs, checkMountpoint } from '../fuse/mount.js';
 import type { Vfs } from '../vfs/types.js';
 import { homePaths, loadConfig, newConfig, saveConfig, type DriveConfig, type HomePaths } from './config.js';
-import { serveControl, socketPath, type ControlRequest } from './control.js';
+import { askDaemon, listSockets, serveControl, socketPath, type ControlRequest } from './control.js';
+import { MegafsError } from '../errors.js';
 import { createNewDrive, driveExists, unlockDrive, type Drive } from './open.js';
 import { storeHealth } from './health.js';
 import { openDriveVfs } from './vfs.js';
@@ -44,6 +45,15 @@ async function openOrCreate(paths: HomePaths, o: DaemonOptions): Promise<{ drive
   return { drive: await unlockDrive(cfg, o.password, o.log), cfg };
 }
 
+/** One daemon per drive on a machine: they would share the journal and state. */
+async function refuseSecondMount(paths: HomePaths, driveId: string): Promise<void> {
+  for (const sock of await listSockets(paths)) {
+    const r = await askDaemon(sock, { cmd: 'status' }, 10_000).catch(() => null);
+    const v = r?.ok ? (r.value as { driveId?: string; mountpoint?: string }) : null;
+    if (v?.driveId === driveId) throw new MegafsError('E_MOUNT', `this drive is already mounted on ${v.mountpoint}`);
+  }
+}
+
 /** Mount and serve until stopped; `onReady` fires once the mount is usable. */
 export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => void): Promise<void> {
   const paths = homePaths();
@@ -51,6 +61,7 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
   const { drive, cfg, recoveryKey } = await openOrCreate(paths, o);
   let vfs: Vfs | null = null;
   try {
+    await refuseSecondMount(paths, drive.header.driveId);
     vfs = await openDriveVfs(drive, cfg, paths, { cacheDir: o.cacheDir, cacheBytes: o.cacheBytes, role: 'daemon', log: o.log });
     const mounted = await mountVfs(vfs, mountpoint, { log: o.log });
     const sock = socketPath(paths, mountpoint);

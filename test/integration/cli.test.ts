@@ -129,3 +129,10 @@ test('status --json while mounted', async (t) => {
   t.is(s.mounts[0].mountpoint, m.dir);
   t.true(s.mounts[0].stores.every((x) => x.ok));
 });
+
+test('the same drive mounted twice (exit 7)', async (t) => {
+  const m = await testMount(t);
+  const other = join(m.home.dir, 'second');
+  await mkdir(other);
+  failsWith(t, await megafs(['mount', other], m.home.env), 7);
+});
