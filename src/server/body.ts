@@ -23,18 +23,31 @@ export function checkDeclaredLength(req: IncomingMessage, limitBytes: number): n
   return n;
 }
 
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Body> {
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body> {
   checkDeclaredLength(req, limitBytes);
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limitBytes) throw new StoreError('E_TOO_LARGE', `request body over the limit of ${limitBytes} bytes`);
-    hash.update(chunk);
-    chunks.push(chunk);
-  }
-  return { chunks, length: total, sha256: hash.digest('hex') };
+  // 'data' events rather than `for await`: the async iterator costs ~1 ms of CPU per MiB.
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > limitBytes) {
+        req.off('data', onData);
+        req.pause();
+        reject(new StoreError('E_TOO_LARGE', `request body over the limit of ${limitBytes} bytes`));
+        return;
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve({ chunks, length: total, sha256: hash.digest('hex') }));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new StoreError('E_USAGE', 'request body cut short'));
+    });
+  });
 }
 
 /** The whole body in one buffer. */

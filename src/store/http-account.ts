@@ -50,7 +50,7 @@ export async function login(url: string, user: string, authSecret: Uint8Array, o
     );
     return new Uint8Array(body.buffer, body.byteOffset, body.length);
   } catch (e) {
-    if ((e as StoreError).code === 'E_NOT_FOUND') throw new StoreError('E_NO_DRIVE', 'the account holds no drive yet', { cause: e });
+    if ((e as StoreError).code === 'E_NOT_FOUND') throw new StoreError('E_NO_DRIVE', 'the account holds no drive yet');
     throw e;
   }
 }

@@ -70,7 +70,12 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
 /** Codes a server may name in its error body that we pass on as they are. */
 const PASS_THROUGH = new Set<string>(['E_BAD_ID', 'E_FORBIDDEN', 'E_USAGE', 'E_FORMAT', 'E_CONFLICT', 'E_QUOTA', 'E_TOO_LARGE', 'E_HASH_MISMATCH']);
 
-/** Translate what got threw into a StoreError (non-got errors pass through unchanged). */
+/** A StoreError from an HTTP answer, with its status. */
+export type HttpStoreError = StoreError & { status?: number };
+
+/** Translate what got threw into a StoreError (non-got errors pass through unchanged).
+ *  got's error is NOT kept as the cause: it holds the request options, Authorization
+ *  header (the auth secret) included, and would print them wherever it is logged. */
 export function toStoreError(e: unknown, what: string): unknown {
   if (e instanceof HTTPError) {
     const status = e.response.statusCode;
@@ -85,10 +90,10 @@ export function toStoreError(e: unknown, what: string): unknown {
     }
     const code: ErrorCode =
       bodyCode && PASS_THROUGH.has(bodyCode) ? (bodyCode as ErrorCode) : CODE_FOR_STATUS[status] ?? (status >= 500 ? 'E_UNAVAILABLE' : 'E_INTERNAL');
-    return new StoreError(code, `${what}: ${message ?? `HTTP ${status}`}`, { cause: e });
+    return Object.assign(new StoreError(code, `${what}: ${message ?? `HTTP ${status}`}`), { status });
   }
   if (e instanceof RequestError) {
-    return new StoreError('E_UNAVAILABLE', `${what}: store unreachable (${e.code})`, { cause: e });
+    return new StoreError('E_UNAVAILABLE', `${what}: store unreachable (${e.code}: ${e.message.split('\n')[0]})`);
   }
   return e;
 }

@@ -2,10 +2,10 @@
 // are retried with backoff; the root compare-and-swap never is (its outcome after a lost
 // reply is unknown: the caller re-reads the root). A full object read is checked against
 // its id, so a server serving wrong bytes is caught here (E_INTEGRITY).
-import { HTTPError, type OptionsInit } from 'got';
+import type { OptionsInit } from 'got';
 import { IntegrityError, StoreError } from '../errors.js';
 import { checkId, sha256Hex } from './fs-objects.js';
-import { bearer, createHttpClient, toStoreError, type HttpClient, type HttpClientOptions } from './http-client.js';
+import { bearer, createHttpClient, toStoreError, type HttpClient, type HttpClientOptions, type HttpStoreError } from './http-client.js';
 import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
 
 export interface HttpStoreOptions extends HttpClientOptions {
@@ -19,7 +19,7 @@ export interface HttpStoreOptions extends HttpClientOptions {
   verifyReads?: boolean;
 }
 
-const statusOf = (e: unknown): number | undefined => (e instanceof HTTPError ? e.response.statusCode : undefined);
+const statusOf = (e: unknown): number | undefined => (e as HttpStoreError).status;
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
 
 export class HttpStore implements Store {
@@ -65,7 +65,7 @@ export class HttpStore implements Store {
       return new Uint8Array(body.buffer, body.byteOffset, body.length);
     } catch (e) {
       // 416: the range starts at or past the end of the object.
-      if (range && statusOf((e as StoreError).cause) === 416) return new Uint8Array(0);
+      if (range && statusOf(e) === 416) return new Uint8Array(0);
       throw e;
     }
   }
@@ -118,7 +118,7 @@ export class HttpStore implements Store {
       );
       return { ok: true, etag: unquote(etag) };
     } catch (e) {
-      if (statusOf((e as StoreError).cause) !== 412) throw e;
+      if (statusOf(e) !== 412) throw e;
       return { ok: false, current: await this.getRoot() };
     }
   }

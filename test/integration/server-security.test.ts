@@ -5,6 +5,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Throttle } from '../../src/server/auth.js';
 import { bearer } from '../../src/store/http-client.js';
 import { fetchKdfParams, login, signup } from '../../src/store/http-account.js';
@@ -287,6 +288,22 @@ test('server: an internal fault answers 500 without details, and is logged', asy
   t.deepEqual(JSON.parse(res.body.toString()), { error: { code: 'E_INTERNAL', message: 'internal error' } });
   t.true(logged.some((l) => l.includes('/srv/secret/path')));
   t.is(await codeOf(storeFor(server.url, u, { retries: 0 }).get('a'.repeat(64))), 'E_UNAVAILABLE');
+});
+
+test('client: errors never carry the auth secret (they get logged)', async (t) => {
+  const server = await startTestServer();
+  const u = await newUser(server.url);
+  const store = storeFor(server.url, u, { retries: 0 });
+  const secret = Buffer.from(u.authSecret).toString('base64url');
+  const errors = [await store.get('c'.repeat(64)).catch((e: unknown) => e)];
+  await server.close();
+  errors.push(await store.get('c'.repeat(64)).catch((e: unknown) => e));
+  errors.push(await login(server.url, u.user, u.authSecret, { retries: 0 }).catch((e: unknown) => e));
+  for (const e of errors) {
+    t.truthy((e as { code?: string }).code);
+    t.false(inspect(e, { depth: 10 }).includes(secret));
+  }
+  await store.close();
 });
 
 test('client: a server that is down is E_UNAVAILABLE, never data loss', async (t) => {
