@@ -10,7 +10,7 @@ import { MegafsError, StoreError } from '../errors.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
-import { toHex } from '../format/bytes.js';
+import { toBase64, toHex } from '../format/bytes.js';
 import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import type { RootRecord, Store } from '../store/store.js';
@@ -20,7 +20,7 @@ import type { VfsEngine } from './engine.js';
 import type { Journal } from './journal.js';
 import { mergeTrees } from './merge.js';
 import { pathOf, type DirNode, type Node } from './nodes.js';
-import { saveState } from './state.js';
+import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import type { Uploader } from './uploader.js';
@@ -33,6 +33,8 @@ export interface Base {
   hash: string | null;
   etag: string | null;
   treeId: string | null;
+  /** The sealed root itself (kept in state.json so that a restart works offline). */
+  bytes: Uint8Array | null;
 }
 
 export interface DriveOptions {
@@ -183,7 +185,7 @@ export class Drive implements VfsContext {
       const res = await this.store.casRoot(this.base.etag, bytes);
       if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       if (res.ok) {
-        this.base = { version, hash, etag: res.etag, treeId };
+        this.base = { version, hash, etag: res.etag, treeId, bytes };
         await this.covered(seq);
         return;
       }
@@ -200,9 +202,12 @@ export class Drive implements VfsContext {
     await this.journal.dropThrough(seq);
   }
 
-  seen(): { seenVersion: string | null; seenHash: string | null } {
-    return this.base.hash ? { seenVersion: this.base.version.toString(), seenHash: this.base.hash } : { seenVersion: null, seenHash: null };
+  seen(): Pick<LocalState, 'seenVersion' | 'seenHash' | 'rootBytes' | 'rootEtag'> {
+    const b = this.base;
+    if (!b.hash) return { seenVersion: null, seenHash: null };
+    return { seenVersion: b.version.toString(), seenHash: b.hash, rootBytes: b.bytes ? toBase64(b.bytes) : undefined, rootEtag: b.etag ?? undefined };
   }
+
 
   /** Another machine moved the root: check it, merge its tree into ours, make it the base. */
   private async mergeWith(current: RootRecord | null): Promise<string> {
@@ -212,7 +217,7 @@ export class Drive implements VfsContext {
     checkNotRolledBack(this.base.hash ? { version: this.base.version, hash: this.base.hash } : null, theirs, hash);
     this.log(`megafs: root moved to version ${theirs.version} (device ${theirs.deviceId.slice(0, 8)}); merging`);
     await mergeTrees(this, this.engine, this.base.treeId, theirs.treeId, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
-    this.base = { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId };
+    this.base = { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId, bytes: current.bytes };
     const out: SealedObject[] = [];
     const treeId = this.encodeDir(this.engine.top, out);
     await this.uploadAll(out);

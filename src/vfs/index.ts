@@ -3,12 +3,12 @@
 // resumes the pending uploads. See docs/design.md "vfs".
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { MegafsError } from '../errors.js';
+import { isMegafsError, MegafsError } from '../errors.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import { checkNotRolledBack, openRoot, rootHash } from '../crypto/root.js';
-import { toHex } from '../format/bytes.js';
+import { fromBase64, toHex } from '../format/bytes.js';
 import { nodePlatform } from '../platform/node.js';
-import type { Store } from '../store/store.js';
+import type { RootRecord, Store } from '../store/store.js';
 import { DiskCache } from './disk-cache.js';
 import { Drive, type Base } from './drive.js';
 import { VfsEngine } from './engine.js';
@@ -61,8 +61,17 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   await mkdir(opts.cacheDir, { recursive: true });
   const state = await loadState(opts.stateDir);
   const cache = await DiskCache.open(opts.cacheDir, opts.cacheSizeBytes);
-  const rec = await opts.store.getRoot();
-  let base: Base = { version: 0n, hash: null, etag: null, treeId: null };
+  let rec: RootRecord | null;
+  try {
+    rec = await opts.store.getRoot();
+  } catch (e) {
+    // Offline start: the last root this machine saw; its objects are in the disk cache
+    // as far as they were ever read or written here. Commits wait for the store.
+    if (!isMegafsError(e, 'E_UNAVAILABLE') || !state.rootBytes) throw e;
+    log(`megafs: ${opts.store.name} is unavailable; starting from the last root seen here (version ${state.seenVersion})`);
+    rec = { bytes: fromBase64(state.rootBytes), etag: state.rootEtag ?? '' };
+  }
+  let base: Base = { version: 0n, hash: null, etag: null, treeId: null, bytes: null };
   let journalFrom = state.journalFrom;
   if (rec) {
     const root = openRoot(p, opts.keys, rec.bytes);
@@ -74,7 +83,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
       seen = { version: BigInt(state.pendingVersion), hash };
     }
     checkNotRolledBack(seen, root, hash);
-    base = { version: root.version, hash, etag: rec.etag, treeId: root.treeId };
+    base = { version: root.version, hash, etag: rec.etag, treeId: root.treeId, bytes: rec.bytes };
   } else if (state.seenVersion) {
     throw new MegafsError('E_ROLLBACK', `the store has no root, but this machine saw version ${state.seenVersion}`);
   }

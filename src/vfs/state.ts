@@ -9,6 +9,9 @@ export interface LocalState {
   seenVersion: string | null;
   seenHash: string | null;
   journalFrom: number;
+  /** The last root seen, sealed (base64), and its store etag: lets a start work offline. */
+  rootBytes?: string;
+  rootEtag?: string;
   /** Set just before a compare-and-swap: if the store's root turns out to be this one,
    *  the swap landed and journal files before pendingJournalFrom are covered. */
   pendingHash?: string;

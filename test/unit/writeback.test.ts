@@ -94,3 +94,25 @@ test('writeback: ENOSPC when the cache is full of unsent data, nothing written i
   t.is((await readAll(b, '/big')).length, written);
   await b.close();
 });
+
+test('writeback: a restart with the store down starts from the last root seen here', async (t) => {
+  const { store, open } = await world(t, 64 * MiB);
+  const v = await open('a');
+  const data = randomBytes(MiB + 7);
+  let fh = await v.create('/f', 0o644, fsc.O_RDWR);
+  await v.write(fh, data, 0);
+  await v.release(fh);
+  await v.close();
+  store.up = false;
+  const w = await open('a');
+  t.deepEqual(await readAll(w, '/f'), data);
+  fh = await w.create('/offline', 0o644, fsc.O_RDWR);
+  await w.write(fh, data.subarray(0, 100), 0);
+  await w.release(fh);
+  store.up = true;
+  await w.sync();
+  await w.close();
+  const b = await open('b');
+  t.deepEqual(await readAll(b, '/offline'), data.subarray(0, 100));
+  await b.close();
+});
