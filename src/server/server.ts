@@ -132,7 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener)
     : createHttpServer(listener);
   server.headersTimeout = 15_000;
-  server.requestTimeout = 120_000;
+  server.requestTimeout = 300_000; // a whole request: a 16.5 MiB body at 0.5 Mbit/s
   server.keepAliveTimeout = 30_000;
   server.maxHeadersCount = 64;
   server.maxConnections = 1024;

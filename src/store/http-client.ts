@@ -12,8 +12,10 @@ export interface HttpClientOptions {
   url: string;
   /** Extra CA certificates (PEM) to trust, e.g. a self-signed server's. */
   ca?: string | Buffer;
-  /** Per-phase timeout in ms (connect, send, response). Default 30 000. */
+  /** Timeout in ms to connect and to wait for the answer's first byte. Default 30 000. */
   timeoutMs?: number;
+  /** Timeout in ms to upload a request body. Default 300 000 (a 16.5 MiB object at 0.5 Mbit/s). */
+  sendTimeoutMs?: number;
   /** Retries after the first attempt for idempotent requests. Default 5. */
   retries?: number;
   /** First retry delay in ms, doubling per attempt (capped at 5 s). Default 100. */
@@ -36,7 +38,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     prefixUrl: o.url.replace(/\/+$/, ''),
     agent: agents,
     https: o.ca ? { certificateAuthority: o.ca } : {},
-    timeout: { connect: timeoutMs, secureConnect: timeoutMs, send: timeoutMs, response: timeoutMs },
+    timeout: { connect: timeoutMs, secureConnect: timeoutMs, send: o.sendTimeoutMs ?? 300_000, response: timeoutMs },
     responseType: 'buffer',
     decompress: false, // objects are ciphertext: nothing to gain, CPU to lose
     retry: {
