@@ -113,7 +113,7 @@ export function parseLink(text: string): ShareLink {
   if (flags < 0 || (flags & ~FLAG_PASSWORD) !== 0) throw badLink('unknown link flags');
   const secretChars = Math.ceil((LINK_SECRET_BYTES * 8) / 6);
   const expected = 2 + secretChars + (flags & FLAG_PASSWORD ? 2 : 0);
-  if (fragment.length !== expected) throw badLink(`the key has ${fragment.length} characters, expected ${expected} (cut short?)`);
+  if (fragment.length !== expected) throw badLink(`the key has ${fragment.length} characters, expected ${expected} (cut short, or extra characters pasted after it?)`);
   const link: ShareLink = {
     base: `${url.protocol}//${url.host}${m[1]}`,
     id: m[2],
