@@ -1,13 +1,17 @@
 // Real mounts for tests: `megafs mount` in the background (the daemon is a child process;
 // this test process never touches the mount itself except through child processes),
 // unmounted in teardown, and the test fails if a mount is left behind.
-import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { isMounted } from '../../src/fuse/mount.js';
 import { megafs, run, tempHome, type Home, type Result } from './cli.js';
+
+const MEMFS_CHILD = fileURLToPath(new URL('./mount-memfs.js', import.meta.url));
 
 export interface TestMount {
   home: Home;
@@ -69,4 +73,27 @@ export async function grepFor(dirs: string[], needles: string[]): Promise<string
   if (r.code === 1) return [];
   if (r.code !== 0) throw new Error(`grep failed: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean);
+}
+
+/** The in-memory Vfs mounted by a child process (test/helpers/mount-memfs.ts) on `binding`;
+ *  stopped (and checked unmounted) in teardown. Returns the mount point. */
+export async function memMount(t: ExecutionContext, binding: string): Promise<string> {
+  const base = await mkdtemp(join(tmpdir(), 'megafs-memfs-'));
+  const dir = join(base, 'mnt');
+  await mkdir(dir);
+  const child = spawn(process.execPath, [MEMFS_CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MEGAFS_FUSE: binding } });
+  const exited = new Promise((ok) => child.once('exit', ok));
+  await new Promise<void>((ok, fail) => {
+    child.stdout.once('data', () => ok());
+    child.once('exit', (code) => fail(new Error(`memfs child exited (${code})`)));
+  });
+  t.teardown(async () => {
+    child.kill('SIGTERM');
+    await exited;
+    const left = await isMounted(dir);
+    if (left) await promisify(execFile)('fusermount', ['-uz', dir]).catch(() => {});
+    await rm(base, { recursive: true, force: true });
+    if (left) throw new Error(`a mount was left behind on ${dir}`);
+  });
+  return dir;
 }
