@@ -108,6 +108,7 @@ export class ReplicatedStore implements Store {
       } catch (e) {
         errors.push(e);
         if (isMegafsError(e, 'E_NOT_FOUND')) absent.push(i);
+        if (isMegafsError(e, 'E_INTEGRITY')) wrong.push(i); // the store checked and found its copy bad
         continue;
       }
       if (sha(bytes) !== id) {

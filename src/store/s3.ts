@@ -2,7 +2,7 @@
 // Layout under PREFIX: objects/<id>, header.json, root. The root's compare-and-swap is
 // S3 conditional writes (If-None-Match: * / If-Match: etag); see docs/design.md "S3 backend".
 import { createHash, randomBytes } from 'node:crypto';
-import { StoreError } from '../errors.js';
+import { IntegrityError, StoreError } from '../errors.js';
 import { S3Client, s3ErrorCode, s3Fail, type S3Request, type S3Response } from './s3-client.js';
 import type { Credentials } from './sigv4.js';
 import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
@@ -98,6 +98,10 @@ export class S3Store implements Store {
     }
     const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
     const res = await this.objectReq('GET', id, { headers });
+    if (res.status === 200 && !range && createHash('sha256').update(res.body).digest('hex') !== id) {
+      // A whole object is checked against its id (a range cannot be): wrong bytes never pass.
+      throw new IntegrityError(`S3 served wrong bytes for ${id}`);
+    }
     if (res.status === 200 || res.status === 206) return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
     if (res.status === 404) throw new StoreError('E_NOT_FOUND', `object ${id}`);
     if (res.status === 416) return new Uint8Array(0); // range starts past the end

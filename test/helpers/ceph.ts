@@ -50,13 +50,30 @@ async function waitHttp(url: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     try {
-      await fetch(url);
+      await fetch(url, { signal: AbortSignal.timeout(3000) });
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
   throw new Error(`radosgw at ${url} did not answer in ${ms} ms`);
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after 20 s; resolves once it is gone. */
+async function stopPid(pid: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 export async function startCeph(): Promise<Ceph> {
@@ -80,15 +97,22 @@ export async function startCeph(): Promise<Ceph> {
     accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY,
     async restartRgw() {
       const pid = Number(readFileSync(pidFile, 'utf8'));
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100; i++) {
-        try { process.kill(pid, 0); } catch { break; }
-        await new Promise((r) => setTimeout(r, 100));
+      await stopPid(pid);
+      // Under load the new gateway can miss its port (the old socket lingering) and exit:
+      // start it again until it answers, and show its log if it never does.
+      for (let attempt = 1; ; attempt++) {
+        await run('radosgw', ['-n', 'client.rgw.a'], { env: { ...env, CEPH_CONF: join(base, 'ceph.conf') }, timeout: 120_000 });
+        try {
+          await waitHttp(endpoint, 30_000);
+          return;
+        } catch (e) {
+          if (attempt >= 3) {
+            const log = readFileSync(join(base, 'log', 'client.rgw.a.log'), 'utf8').split('\n').slice(-15).join('\n');
+            throw new Error(`${(e as Error).message}; radosgw log:\n${log}`);
+          }
+          if (existsSync(pidFile)) await stopPid(Number(readFileSync(pidFile, 'utf8')));
+        }
       }
-      await run('radosgw', ['-n', 'client.rgw.a'], { env: { ...env, CEPH_CONF: join(base, 'ceph.conf') }, timeout: 60_000 });
-      await waitHttp(endpoint, 60_000);
-      // Keep the stop script's pid list right (it reads run/*.pid).
-      if (!existsSync(pidFile)) throw new Error('radosgw restarted without a pid file');
     },
     async stop() {
       await run(join(ROOT, 'scripts/ceph-s3-stop.sh'), { env });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { FsStore } from '../../src/store/fs.js';
 import { ReplicatedStore } from '../../src/store/replicate.js';
 import { openStore } from '../../src/store/spec.js';
+import { S3Client } from '../../src/store/s3-client.js';
 import { storeConformance, randomObject } from '../helpers/store-suite.js';
 import { useCeph } from '../helpers/ceph.js';
 
@@ -150,5 +151,19 @@ test('a prefix with spaces, & and unicode: keys encoded once, listed back', asyn
   for await (const id of store.list()) ids.push(id);
   t.deepEqual(ids, [a.id]);
   t.true((await store.casRoot(null, new Uint8Array([1]))).ok);
+  await store.close();
+});
+
+test('an object whose bytes were changed in the bucket is refused (E_INTEGRITY)', async (t) => {
+  const o = options();
+  const store = await S3Store.open(o);
+  const a = randomObject(2000);
+  await store.put(a.id, a.body);
+  // Overwrite it behind the store's back, as a malicious or broken server would.
+  const raw = new S3Client(o);
+  const res = await raw.send({ method: 'PUT', bucket: o.bucket, key: `${o.prefix}/objects/${a.id}`, body: Buffer.from('tampered') });
+  t.is(res.status, 200);
+  raw.close();
+  t.is(await codeOf(store.get(a.id)), 'E_INTEGRITY');
   await store.close();
 });
