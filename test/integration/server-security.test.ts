@@ -4,7 +4,8 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { Throttle } from '../../src/server/auth.js';
 import { bearer } from '../../src/store/http-client.js';
@@ -318,4 +319,21 @@ test('client: a server that is down is E_UNAVAILABLE, never data loss', async (t
   t.is(await codeOf(store.casRoot(null, new Uint8Array(1))), 'E_UNAVAILABLE');
   t.is(await codeOf(listIds(store)), 'E_UNAVAILABLE');
   await store.close();
+});
+
+test('server: imports nothing from src/crypto or src/vfs, even indirectly', async (t) => {
+  // Walk the relative imports of the compiled server from its entry points.
+  const root = fileURLToPath(new URL('../../src/', import.meta.url));
+  const todo = [join(root, 'server/server.js'), join(root, 'cli/serve.js')];
+  const seen = new Set<string>();
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = await readFile(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import\()\s*'(\.[^']+)'/g)) todo.push(join(dirname(file), m[1]));
+  }
+  const inside = [...seen].map((f) => relative(root, f));
+  t.true(inside.includes('server/accounts.js'));
+  t.deepEqual(inside.filter((f) => f.startsWith('crypto/') || f.startsWith('vfs/')), []);
 });
