@@ -235,12 +235,17 @@ export class Drive implements VfsContext {
     };
   }
 
+  /** Seal, commit, stop. If the commit fails (store down) everything stays in the
+   *  journal and the cache for the next start, and the failure is thrown. */
   async shutdown(): Promise<void> {
-    for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
-    await this.commit();
-    this.stopTimers();
-    this.uploader.stop();
-    await this.journal.close();
+    try {
+      for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
+      await this.commit();
+    } finally {
+      this.stopTimers();
+      this.uploader.stop();
+      await this.journal.close();
+    }
   }
 
   private stopTimers(): void {

@@ -465,7 +465,12 @@ export class VfsEngine implements Vfs {
   }
 
   async close(): Promise<void> {
-    await this.ctx.shutdown();
+    try {
+      await this.ctx.shutdown();
+    } catch (e) {
+      if (e instanceof FsError) throw e;
+      throw new FsError('EIO', `close: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /** All files with unsealed changes that are still in the tree. */
