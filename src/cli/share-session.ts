@@ -14,7 +14,9 @@ import { httpShareApi, type ShareApi } from '../share/api.js';
 import { loadLocalShares, saveLocalShares, type LocalShare } from '../share/local.js';
 import { bearer } from '../store/http-client.js';
 import type { Store } from '../store/store.js';
-import { log, requireConfig } from './session.js';
+import { requireConfig } from './session.js';
+
+export const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 
 export interface ShareSession {
   drive: Drive;
