@@ -137,9 +137,11 @@ async function main(): Promise<void> {
       const base = rows.find((r) => r.name.startsWith(`${op} S3 server`))!;
       const ours = rows.find((r) => r.name === `${op} S3Store`)!;
       const serverAndBare = base.clientMsPerMB + base.serverMsPerMB;
+      const extra = ours.clientMsPerMB - base.clientMsPerMB;
+      const signed = (x: number, digits: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
       console.log(`${op}: S3Store at ${((ours.mbps / base.mbps) * 100).toFixed(0)}% of the bare throughput; `
-        + `client CPU +${(ours.clientMsPerMB - base.clientMsPerMB).toFixed(2)} ms/MB over the bare client`
-        + (target.serverPids.length ? ` (${(((ours.clientMsPerMB - base.clientMsPerMB) / serverAndBare) * 100).toFixed(0)}% of bare client + server CPU)` : ''));
+        + `client CPU ${signed(extra, 2)} ms/MB over the bare client`
+        + (target.serverPids.length ? ` (${signed((extra / serverAndBare) * 100, 0)}% of bare client + server CPU)` : ''));
     }
   } finally {
     await ceph?.stop();
