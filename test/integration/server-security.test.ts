@@ -224,6 +224,20 @@ test('server: quota is enforced with 507 and freed by deletes', async (t) => {
   t.is((await store.usage()).usedBytes, 3000);
 });
 
+test('server: racing puts never push usage past the quota', async (t) => {
+  const server = await startTestServer({ quotaBytes: 10_000 });
+  t.teardown(() => server.close());
+  const store = storeFor(server.url, await newUser(server.url));
+  const objs = Array.from({ length: 12 }, () => randomObject(1000));
+  const codes = await Promise.all(objs.map((o) => codeOf(store.put(o.id, o.body))));
+  t.is(codes.filter((c) => c === 'no error').length, 10);
+  t.is(codes.filter((c) => c === 'E_QUOTA').length, 2);
+  t.deepEqual(await store.usage(), { usedBytes: 10_000, objectCount: 10, quotaBytes: 10_000 });
+  let listed = 0;
+  for await (const _id of store.list()) listed++;
+  t.is(listed, 10);
+});
+
 test('server: stores exactly the bytes sent, and never the auth secret', async (t) => {
   const server = await startTestServer();
   t.teardown(() => server.close());
