@@ -104,15 +104,16 @@ async function main(): Promise<void> {
   }
 
   const serveDir = await mkdtemp(join(BASE, 'megafs-bench-serve-'));
-  const server = await startServe(serveDir);
+  let server: Awaited<ReturnType<typeof startServe>> | null = null;
   try {
+    server = await startServe(serveDir);
     const authSecret = new Uint8Array(randomBytes(32));
     await signup(server.url, 'bench', authSecret, null);
     const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
     rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, server.pid));
     await store.close();
   } finally {
-    server.stop();
+    server?.stop();
     await rm(serveDir, { recursive: true, force: true });
   }
 
