@@ -2,17 +2,23 @@
 // (then fsync) and read of BENCH_VFS_MB (default 1024) in 1 MiB calls, and random 4 KiB
 // reads, through the Vfs API with an FsStore (local directory). "warm" reads come from
 // the same mount (disk cache + memory cache), "cold" from a fresh mount with an empty
-// cache (store -> cache -> decrypt). Also prints peak RSS (sampled every 50 ms) against
+// cache (store -> cache -> decrypt), from the FsStore and from `megafs serve` on loopback
+// (BENCH_VFS_SERVE=0 skips that). Also prints peak RSS (sampled every 50 ms) against
 // the configured caches. BENCH_DIR picks the disk (default os.tmpdir()).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chunkKeyFor, sealChunk } from '../src/crypto/chunk.js';
 import { deriveDriveKeys } from '../src/crypto/keys.js';
 import { nodePlatform } from '../src/platform/node.js';
 import { FsStore } from '../src/store/fs.js';
+import { signup } from '../src/store/http-account.js';
+import { HttpStore } from '../src/store/http.js';
+import type { Store } from '../src/store/store.js';
 import { openVfs, type VfsHandle } from '../src/vfs/index.js';
 
 const MiB = 1 << 20;
@@ -21,6 +27,34 @@ const RANDOM_READS = 2000;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 const MEM_CACHE = 256 * MiB;
 const DISK_CACHE = 4 * TOTAL_MB * MiB;
+const BIN = fileURLToPath(new URL('../../bin/megafs', import.meta.url));
+
+/** `megafs serve` in a child process on loopback (as bench/store.bench.ts does). */
+async function startServe(dataDir: string): Promise<{ url: string; stop: () => void }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) res(m[1]);
+    });
+    proc.once('exit', (code) => rej(new Error(`megafs serve exited ${code}`)));
+  });
+  return { url, stop: () => void proc.kill('SIGTERM') };
+}
+
+/** Copy every object and the root of `from` into `to` (not timed). */
+async function copyStore(from: Store, to: Store): Promise<void> {
+  const ids: string[] = [];
+  for await (const id of from.list()) ids.push(id);
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < ids.length) { const id = ids[next++]; await to.put(id, await from.get(id)); }
+  }));
+  const root = await from.getRoot();
+  if (root) await to.casRoot(null, root.bytes);
+}
 
 let peakRss = 0;
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()); }, 50);
@@ -84,7 +118,26 @@ async function vfs(dir: string, block: Uint8Array) {
   const w = await mount('b');
   const cold = await timed(() => readVfs(w, buf));
   await w.close();
-  return { write, warm, cold, iops };
+  let serveCold = NaN;
+  if (process.env.BENCH_VFS_SERVE !== '0') {
+    const server = await startServe(join(dir, 'serve'));
+    try {
+      const authSecret = new Uint8Array(randomBytes(32));
+      await signup(server.url, 'bench', authSecret, null);
+      const http = new HttpStore({ url: server.url, user: 'bench', authSecret });
+      await copyStore(store, http);
+      const s = await openVfs({
+        store: http, keys, stateDir: join(dir, 'c', 'state'), cacheDir: join(dir, 'c', 'cache'), cacheSizeBytes: DISK_CACHE,
+        memCacheBytes: MEM_CACHE, deviceId: 'c', log: () => undefined,
+      });
+      serveCold = await timed(() => readVfs(s, buf));
+      await s.close();
+      await http.close();
+    } finally {
+      server.stop();
+    }
+  }
+  return { write, warm, cold, serveCold, iops };
 }
 
 /** The ceiling: sealing 1 MiB chunks (XChaCha20-Poly1305 + SHA-256 id) on this machine, now. */
@@ -108,6 +161,7 @@ try {
   console.log(`seq write + fsync MB/s   ${p.write.toFixed(0).padStart(10)}  ${v.write.toFixed(0).padStart(14)}   ${pct(v.write, p.write)}`);
   console.log(`seq read (warm) MB/s     ${p.read.toFixed(0).padStart(10)}  ${v.warm.toFixed(0).padStart(14)}   ${pct(v.warm, p.read)}`);
   console.log(`seq read (cold) MB/s     ${'-'.padStart(10)}  ${v.cold.toFixed(0).padStart(14)}`);
+  console.log(`cold read, serve MB/s    ${'-'.padStart(10)}  ${v.serveCold.toFixed(0).padStart(14)}   (megafs serve on loopback)`);
   console.log(`random 4 KiB reads/s     ${p.iops.toFixed(0).padStart(10)}  ${v.iops.toFixed(0).padStart(14)}   ${pct(v.iops, p.iops)}`);
   console.log(`sealChunk alone MB/s      ${sealRate(block).toFixed(0).padStart(10)}   (the crypto ceiling for writes)`);
   console.log(`peak RSS ${(peakRss / MiB).toFixed(0)} MiB (memory cache ${MEM_CACHE / MiB} MiB)`);
