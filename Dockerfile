@@ -8,7 +8,7 @@ WORKDIR /opt/megafs
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && node dist/src/server/shares/prebuild.js && npm prune --omit=dev
 VOLUME /data
 EXPOSE 8080
 USER node

@@ -1,7 +1,8 @@
 // The browser code of the share page: src/share/web/{page,sw}.ts, which import the same
 // src/format and src/crypto code as the CLI (the @noble platform), bundled by esbuild.
 // `npm run build` compiles them to dist/src/share/web/*.js; the first request bundles those
-// (in memory, once). The server only hands these bytes out; it never imports them.
+// (in memory, once), or reads dist/web/share-*.js (prebuild.ts) where esbuild is
+// absent. The server only hands these bytes out; it never imports them.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -9,15 +10,15 @@ export type BundleName = 'page' | 'sw';
 
 const built = new Map<BundleName, Promise<string>>();
 
-/** A prebuilt bundle (dist/web/NAME.js, for images without esbuild) or a fresh one. */
+/** A fresh bundle when esbuild is installed (development), else the one prebuilt into
+ *  dist/web/ (images built with `npm prune --omit=dev`). */
 async function build(name: BundleName): Promise<string> {
-  const prebuilt = new URL(`../../../web/share-${name}.js`, import.meta.url);
+  let esbuild: typeof import('esbuild');
   try {
-    return await readFile(prebuilt, 'utf8');
+    esbuild = await import('esbuild');
   } catch {
-    // not prebuilt: bundle now
+    return readFile(new URL(`../../../web/share-${name}.js`, import.meta.url), 'utf8');
   }
-  const esbuild = await import('esbuild');
   const entry = fileURLToPath(new URL(`../../share/web/${name}.js`, import.meta.url));
   const out = await esbuild.build({
     entryPoints: [entry], bundle: true, write: false, format: 'iife', platform: 'browser',
