@@ -5,9 +5,11 @@
 import { createHash } from 'node:crypto';
 import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
 import { RootReplicas, type RootVersionFn } from './replicate-root.js';
+import { repairObjects, type RepairReport } from './replicate-repair.js';
 import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
 
 export type { RootVersionFn } from './replicate-root.js';
+export type { RepairReport } from './replicate-repair.js';
 
 export interface ReplicatedOptions {
   /** The root's version from its sealed bytes; null = invalid (supplied by the crypto layer). */
@@ -26,10 +28,6 @@ export interface StoreHealth {
   error?: string;
 }
 
-export interface RepairReport {
-  copied: number;
-  failed: number;
-}
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -198,44 +196,11 @@ export class ReplicatedStore implements Store {
    *  best root. `verify`: also read every copy and replace the ones whose hash is wrong. */
   async repair(opts: { verify?: boolean } = {}): Promise<RepairReport> {
     await this.idle();
-    const held = await Promise.all(this.stores.map(async (s) => {
-      const ids = new Set<ObjectId>();
-      for await (const id of s.list()) ids.add(id);
-      return ids;
-    }));
-    const all = new Set(held.flatMap((h) => [...h]));
-    if (opts.verify) {
-      for (const id of all) {
-        await Promise.all(this.stores.map(async (s, i) => {
-          if (!held[i].has(id)) return;
-          const ok = await s.get(id).then((b) => sha(b) === id, () => false);
-          if (!ok) this.missing[i].add(id);
-        }));
-      }
-    }
-    const report: RepairReport = { copied: 0, failed: 0 };
-    for (const id of all) {
-      const lacking = held.flatMap((h, i) => (h.has(id) && !this.missing[i].has(id) ? [] : [i]));
-      if (!lacking.length) continue;
-      let bytes: Uint8Array;
-      try {
-        bytes = await this.get(id);
-      } catch (e) {
-        report.failed += lacking.length;
-        this.opts.onBackgroundError?.(`repair ${id}`, e);
-        continue;
-      }
-      for (const i of lacking) {
-        try {
-          // Known-bad there (a failed push, wrong bytes): replace rather than skip.
-          await this.pushTo(i, id, bytes, this.missing[i].has(id));
-          report.copied++;
-        } catch (e) {
-          report.failed++;
-          this.opts.onBackgroundError?.(`repair ${id} on ${this.stores[i].name}`, e);
-        }
-      }
-    }
+    const report = await repairObjects(this.stores, this.missing, {
+      get: (id) => this.get(id),
+      pushTo: (i, id, bytes, replace) => this.pushTo(i, id, bytes, replace),
+      onError: (what, e) => this.opts.onBackgroundError?.(what, e),
+    }, opts.verify ?? false);
     await this.getRoot().catch(() => null); // repairs stale roots
     await this.idle();
     return report;

@@ -1,0 +1,69 @@
+// The object half of ReplicatedStore.repair() (megafs fsck --repair): list every store,
+// and give every store every object some store holds, replacing copies known to be bad
+// (a failed push, wrong bytes; with `verify`, every copy is read and checked first).
+import { createHash } from 'node:crypto';
+import type { ObjectId, Store } from './store.js';
+
+export interface RepairReport {
+  /** Copies written to a store that lacked them or held them wrong. */
+  copied: number;
+  /** Copies that could not be written (no good source, or the store refused). */
+  failed: number;
+}
+
+export interface RepairOps {
+  /** A verified read from whichever store has a good copy. */
+  get(id: ObjectId): Promise<Uint8Array>;
+  /** Put on store i; `replace` deletes a bad copy first. Clears `missing` on success. */
+  pushTo(i: number, id: ObjectId, bytes: Uint8Array, replace: boolean): Promise<void>;
+  onError(what: string, e: unknown): void;
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export async function repairObjects(
+  stores: readonly Store[],
+  missing: Array<Set<ObjectId>>,
+  ops: RepairOps,
+  verify: boolean,
+): Promise<RepairReport> {
+  const held = await Promise.all(stores.map(async (s) => {
+    const ids = new Set<ObjectId>();
+    for await (const id of s.list()) ids.add(id);
+    return ids;
+  }));
+  const all = new Set(held.flatMap((h) => [...h]));
+  if (verify) {
+    for (const id of all) {
+      await Promise.all(stores.map(async (s, i) => {
+        if (!held[i].has(id)) return;
+        const ok = await s.get(id).then((b) => sha(b) === id, () => false);
+        if (!ok) missing[i].add(id);
+      }));
+    }
+  }
+  const report: RepairReport = { copied: 0, failed: 0 };
+  for (const id of all) {
+    const lacking = held.flatMap((h, i) => (h.has(id) && !missing[i].has(id) ? [] : [i]));
+    if (!lacking.length) continue;
+    let bytes: Uint8Array;
+    try {
+      bytes = await ops.get(id);
+    } catch (e) {
+      report.failed += lacking.length;
+      ops.onError(`repair ${id}`, e);
+      continue;
+    }
+    for (const i of lacking) {
+      try {
+        // Known-bad there (a failed push, wrong bytes): replace rather than skip.
+        await ops.pushTo(i, id, bytes, missing[i].has(id));
+        report.copied++;
+      } catch (e) {
+        report.failed++;
+        ops.onError(`repair ${id} on ${stores[i].name}`, e);
+      }
+    }
+  }
+  return report;
+}
