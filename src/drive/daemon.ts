@@ -2,7 +2,7 @@
 // control socket, and on SIGINT, SIGTERM or `megafs unmount`: upload what is pending,
 // unmount, close. Runs in the foreground; background.ts starts it detached.
 import { rm } from 'node:fs/promises';
-import { mountVfs, checkMountpoint } from '../fuse/mount.js';
+import { checkMountpoint, isMounted, mountVfs } from '../fuse/mount.js';
 import type { Vfs } from '../vfs/types.js';
 import { homePaths, loadConfig, newConfig, saveConfig, type DriveConfig, type HomePaths } from './config.js';
 import { askDaemon, listSockets, serveControl, socketPath, type ControlRequest } from './control.js';
@@ -10,6 +10,9 @@ import { MegafsError } from '../errors.js';
 import { createNewDrive, driveExists, unlockDrive, type Drive } from './open.js';
 import { storeHealth } from './health.js';
 import { openDriveVfs } from './vfs.js';
+
+/** How often the daemon checks that its mount is still there (ms). */
+const WATCH_MS = 2000;
 
 export interface DaemonOptions {
   mountpoint: string;
@@ -84,6 +87,12 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
       }
       throw new Error(`unknown request ${JSON.stringify(req)}`);
     });
+    // Someone ran fusermount -u (or umount) on us: finish the uploads and exit.
+    const watch = setInterval(() => {
+      void isMounted(mountpoint).then((still) => { if (!still) void stop('unmounted from outside'); }, () => {});
+    }, WATCH_MS);
+    watch.unref();
+    void finished.then(() => clearInterval(watch));
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     o.log(`megafs: ${mountpoint} mounted (pid ${process.pid}, store ${drive.store.name})`);
