@@ -11,6 +11,7 @@ import { createShare } from '../../src/share/create.js';
 import { getLink } from '../../src/share/get.js';
 import { parseLink } from '../../src/format/link.js';
 import { ShareDb } from '../../src/server/shares/db.js';
+import { openDatabase } from '../../src/server/sqlite.js';
 import { dirVfs, startShareEnv, type ShareEnv } from '../helpers/share.js';
 
 const KDF = { memLog2: 6, passes: 1 };
@@ -119,4 +120,35 @@ test('the server serves only the objects a share lists', async (t) => {
   const ranged = await fetch(`${env.server.url}/v1/s/${a.record.id}/objects/${own}`, { headers: { Range: 'bytes=0-9' } });
   t.is(ranged.status, 206);
   t.is((await ranged.arrayBuffer()).byteLength, 10);
+});
+
+/** The path of an object in the server's data directory (any account). */
+async function objectPath(dataDir: string, id: string): Promise<string> {
+  for (const e of await readdir(join(dataDir, 'accounts'), { recursive: true })) {
+    if (e.endsWith(id)) return join(dataDir, 'accounts', e);
+  }
+  throw new Error(`object ${id} not found`);
+}
+
+test('a tampered chunk or manifest is refused (E_INTEGRITY), and no file is left', async (t) => {
+  await writeFile(join(src, 'tamper.bin'), randomBytes(100_000));
+  const s = await share('/tamper.bin');
+  const chunk = s.entry.kind === 'file' ? s.entry.chunks[0]! : '';
+  const path = await objectPath(env.server.dataDir, chunk);
+  const good = await readFile(path);
+  const bad = Buffer.from(good);
+  bad[bad.length - 1] ^= 1;
+  await writeFile(path, bad);
+  const target = join(out, 'tampered');
+  await t.throwsAsync(getLink(s.link, { out: target }), { code: 'E_INTEGRITY' });
+  t.deepEqual((await readdir(out)).filter((n) => n.includes('tampered')), []);
+  await writeFile(path, good);
+
+  const db = openDatabase(join(env.server.dataDir, 'accounts.db'));
+  const row = db.prepare<{ manifest: Buffer }>('SELECT manifest FROM shares WHERE id = ?').get(s.record.id)!;
+  const m = Buffer.from(row.manifest);
+  m[40] ^= 1;
+  db.prepare('UPDATE shares SET manifest = ? WHERE id = ?').run(m, s.record.id);
+  db.close();
+  await t.throwsAsync(getLink(s.link, { out: target }), { code: 'E_INTEGRITY' });
 });
