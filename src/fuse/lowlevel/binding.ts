@@ -21,6 +21,8 @@ export interface NativeBinding {
   notifyInvalInode(s: Session, ino: number, offset: number, length: number): number;
   notifyInvalEntry(s: Session, parentIno: number, name: string): number;
   writeback(s: Session): boolean;
+  /** glibc: allocations up to 16 MiB from the heap, freed heap kept (process-wide). */
+  keepHeap(): boolean;
 }
 
 /** reply()'s answer for a request that is no longer pending. */
