@@ -59,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
     let files = 0;
     try {
       files = await readAll(vfs, '', failures);
+    } catch (err) {
+      failures.push(`/: ${(err as Error).message}`);
     } finally {
       await vfs.close().catch(() => {});
     }

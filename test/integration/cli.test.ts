@@ -2,9 +2,9 @@
 // non-zero exit for each bad input, put/get/ls/rm/mkdir without a mount, passwd.
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { megafs, tempHome, type Home, type Result } from '../helpers/cli.js';
+import { megafs, run, tempHome, type Home, type Result } from '../helpers/cli.js';
 import { check, testMount } from '../helpers/mount.js';
 
 async function home(t: ExecutionContext, init = false): Promise<Home> {
@@ -135,4 +135,21 @@ test('the same drive mounted twice (exit 7)', async (t) => {
   const other = join(m.home.dir, 'second');
   await mkdir(other);
   failsWith(t, await megafs(['mount', other], m.home.env), 7);
+});
+
+test('fsck: a clean drive passes; a tampered object fails (exit 6)', async (t) => {
+  const h = await home(t, true);
+  await writeFile(join(h.dir, 'f.bin'), randomBytes(200_000));
+  check(await megafs(['put', join(h.dir, 'f.bin'), '/f.bin'], h.env), 'put');
+  const report = JSON.parse(check(await megafs(['fsck', '--json'], h.env), 'fsck')) as { files: number; failures: string[] };
+  t.is(report.files, 1);
+  t.deepEqual(report.failures, []);
+  const objects = check(await run('find', [join(h.dir, 'store/objects'), '-type', 'f']), 'find').trim().split('\n');
+  for (const o of objects) {
+    const bytes = await readFile(o);
+    bytes[bytes.length - 20] ^= 1;
+    await writeFile(o, bytes);
+  }
+  await rm(join(h.dir, 'cache'), { recursive: true, force: true });
+  t.is((await megafs(['fsck'], h.env)).code, 6);
 });
