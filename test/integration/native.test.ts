@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { MegafsError } from '../../src/errors.js';
 import { isMounted } from '../../src/fuse/mount.js';
 import { loadNative } from '../../src/fuse/lowlevel/binding.js';
+import { NodeTable } from '../../src/fuse/lowlevel/nodes.js';
 import { chosenBinding } from '../../src/fuse/lowlevel/select.js';
 
 const sh = promisify(execFile);
@@ -170,4 +171,35 @@ test('the binding is chosen by option, then MEGAFS_FUSE; anything else is a usag
   t.is(chosenBinding(), 'fuse-native');
   process.env.MEGAFS_FUSE = 'fuse4';
   t.is(t.throws<MegafsError>(() => chosenBinding())?.code, 'E_USAGE');
+});
+
+test('node table: lookups and forget, hard links, renames, unlinked nodes', (t) => {
+  const nodes = new NodeTable();
+  const d = nodes.child(nodes.root, 'd', 10);
+  d.nlookup++;
+  const f = nodes.child(d, 'f', 11);
+  f.nlookup += 2;
+  t.is(nodes.path(f), '/d/f');
+  t.is(nodes.child(nodes.root, 'h', 11), f, 'a hard link is the same node');
+  t.is(nodes.path(f), '/d/f');
+  nodes.move(d, 'f', nodes.root, 'g');
+  t.is(nodes.path(f), '/g');
+  nodes.detach(nodes.root, 'g');
+  t.is(nodes.path(f), '/h', 'the other name still reaches it');
+  nodes.detach(nodes.root, 'h');
+  t.is(nodes.path(f), null);
+  f.fhs = new Set([5]);
+  nodes.forget(f.id, 2);
+  t.is(nodes.get(f.id), f, 'an open handle keeps it');
+  f.fhs.clear();
+  nodes.dropIfUnused(f);
+  t.is(nodes.get(f.id), undefined);
+  const a = nodes.child(d, 'a', 20);
+  const b = nodes.child(d, 'b', 21);
+  nodes.exchange(d, 'a', d, 'b');
+  t.is(nodes.path(a), '/d/b');
+  t.is(nodes.path(b), '/d/a');
+  nodes.forget(d.id, 1);
+  t.is(nodes.get(d.id), undefined);
+  t.is(nodes.size, 3, 'the root, a and b (never looked up: dropped when the kernel says)');
 });
