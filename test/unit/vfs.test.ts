@@ -208,3 +208,32 @@ test('vfs: chmod, chown, statfs, status', async (t) => {
   t.not(v.status().rootVersion, '0');
   await v.close();
 });
+
+test('vfs: a file with more chunks than fit inline keeps them in chunk lists', async (t) => {
+  const { open } = await setup(t);
+  const v = await open();
+  const MiB = 1 << 20;
+  const fh = await v.create('/many', 0o644, fsc.O_RDWR);
+  for (let i = 0; i < 70; i++) await v.write(fh, new Uint8Array([i + 1]), i * MiB + i);
+  await v.release(fh);
+  await v.close();
+  const w = await open('b');
+  const fh2 = await w.open('/many', fsc.O_RDWR);
+  const one = new Uint8Array(1);
+  for (const i of [0, 33, 64, 69]) {
+    t.is(await w.read(fh2, one, 1, i * MiB + i), 1);
+    t.is(one[0], i + 1);
+  }
+  await w.write(fh2, new Uint8Array([200]), 80 * MiB);
+  await w.release(fh2);
+  await w.close();
+  const x = await open('c');
+  const fh3 = await x.open('/many', fsc.O_RDONLY);
+  for (const [at, want] of [[69 * MiB + 69, 70], [80 * MiB, 200], [75 * MiB, 0]]) {
+    t.is(await x.read(fh3, one, 1, at), 1);
+    t.is(one[0], want);
+  }
+  t.is((await x.fgetattr(fh3)).size, 80 * MiB + 1);
+  await x.release(fh3);
+  await x.close();
+});
