@@ -8,6 +8,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { nodePlatform } from '../../src/platform/node.js';
 import { createShare } from '../../src/share/create.js';
@@ -66,6 +68,22 @@ async function download(page: Page, rowPath: string): Promise<string> {
   if (failure) throw new Error(`download failed: ${failure}`);
   return (await d.path())!;
 }
+
+test.serial('the page\'s crypto passes the link and chunk vectors in the browser', async (t) => {
+  const entry = fileURLToPath(new URL('../helpers/browser-vectors.js', import.meta.url));
+  const out = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' });
+  const vectorsDir = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
+  const vectors = {
+    links: JSON.parse(await readFile(join(vectorsDir, 'links.json'), 'utf8')) as unknown,
+    chunks: JSON.parse(await readFile(join(vectorsDir, 'chunks.json'), 'utf8')) as unknown,
+  };
+  const page = await browser.context.newPage();
+  await page.addScriptTag({ content: out.outputFiles[0].text });
+  const r = await page.evaluate((v) => (globalThis as unknown as { megafsVectors: (v: unknown) => Promise<{ passed: number; failed: string[] }> }).megafsVectors(v), vectors);
+  t.deepEqual(r.failed, []);
+  t.true(r.passed > 20);
+  await page.close();
+});
 
 test.serial('a file link downloads and decrypts in the page', async (t) => {
   const page = await browser.context.newPage();
