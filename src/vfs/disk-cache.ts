@@ -71,7 +71,7 @@ export class DiskCache {
       this.entries.set(id, e);
       return new Uint8Array(b.buffer, b.byteOffset, b.length);
     } catch {
-      this.drop(id, e);
+      if (this.entries.get(id) === e) this.drop(id, e); // evicted meanwhile: already dropped
       return null;
     }
   }
