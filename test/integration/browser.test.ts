@@ -159,6 +159,26 @@ test.serial('a 200 MiB file is streamed to disk', async (t) => {
   await page.close();
 });
 
+test.serial('a tampered chunk fails the download in the page; no wrong bytes are saved', async (t) => {
+  await writeFile(join(src, 'victim.bin'), randomBytes(300_000));
+  const s = await createShare(nodePlatform, dirVfs(src), env.store, env.api, '/victim.bin');
+  secrets.push(toBase64Url(parseLink(s.link).secret));
+  const chunk = s.entry.kind === 'file' ? s.entry.chunks[0]! : '';
+  const names = await readdir(join(env.server.dataDir, 'accounts'), { recursive: true });
+  const path = join(env.server.dataDir, 'accounts', names.find((n) => n.endsWith(chunk))!);
+  const bytes = await readFile(path);
+  bytes[100] ^= 1;
+  await writeFile(path, bytes);
+  const page = await browser.context.newPage();
+  await page.goto(s.link.replace(env.server.url, proxy.url));
+  await page.locator('#content:not([hidden])').waitFor();
+  const [d] = await Promise.all([page.waitForEvent('download'), page.locator('li[data-path="victim.bin"] button').click()]);
+  t.truthy(await d.failure());
+  await page.locator('li[data-state="error"]').waitFor();
+  t.regex(await page.locator('#status').textContent() ?? '', /does not match/);
+  await page.close();
+});
+
 test.serial('a taken-down link shows the 451 reason', async (t) => {
   const link = await shareLink('/hello.txt');
   const db = new ShareDb(join(env.server.dataDir, 'accounts.db'));
