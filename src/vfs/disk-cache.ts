@@ -14,6 +14,7 @@ export class DiskCache {
   /** Map order is recency: the first entry is the least recently used. */
   private readonly entries = new Map<string, Entry>();
   private readonly madeDirs = new Set<string>();
+  private readonly writing = new Map<string, Promise<void>>();
   totalBytes = 0;
   pinnedBytes = 0;
 
@@ -43,13 +44,22 @@ export class DiskCache {
     return this.entries.has(id);
   }
 
-  /** Write an object (temp file + rename, so a killed process leaves no torn object). */
+  /** Write an object (temp file + rename, so a killed process leaves no torn object).
+   *  Concurrent puts of one id share one write. */
   async put(id: string, bytes: Uint8Array, pinned: boolean): Promise<void> {
+    const writing = this.writing.get(id);
+    if (writing) await writing;
     const old = this.entries.get(id);
     if (old) {
       if (pinned) this.pin(id);
       return;
     }
+    const run = this.write(id, bytes, pinned).finally(() => this.writing.delete(id));
+    this.writing.set(id, run);
+    await run;
+  }
+
+  private async write(id: string, bytes: Uint8Array, pinned: boolean): Promise<void> {
     const shard = join(this.dir, id.slice(0, 2));
     if (!this.madeDirs.has(shard)) { await mkdir(shard, { recursive: true }); this.madeDirs.add(shard); }
     const tmp = `${this.path(id)}.tmp${process.pid}`;
