@@ -2,6 +2,7 @@
 // control socket, and on SIGINT, SIGTERM or `megafs unmount`: upload what is pending,
 // unmount, close. Runs in the foreground; background.ts starts it detached.
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { checkMountpoint, isMounted, mountVfs } from '../fuse/mount.js';
 import type { Vfs } from '../vfs/types.js';
 import { homePaths, loadConfig, newConfig, saveConfig, type DriveConfig, type HomePaths } from './config.js';
@@ -11,6 +12,8 @@ import { createNewDrive, driveExists, unlockDrive, type Drive } from './open.js'
 import { storeHealth } from './health.js';
 import { openDriveVfs } from './vfs.js';
 
+/** How long SIGINT/SIGTERM wait for pending uploads before unmounting anyway (ms). */
+const SIGNAL_SYNC_LIMIT_MS = 30_000;
 /** How often the daemon checks that its mount is still there (ms). */
 const WATCH_MS = 2000;
 
@@ -72,9 +75,11 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     let stopping: Promise<void> | null = null;
     let stopped!: () => void;
     const finished = new Promise<void>((r) => { stopped = r; });
-    const stop = (why: string): Promise<void> => (stopping ??= (async () => {
+    const stop = (why: string, syncLimitMs = Infinity): Promise<void> => (stopping ??= (async () => {
       o.log(`megafs: ${why}: uploading pending data and unmounting ${mountpoint}`);
-      await v.sync().catch((e: Error) => o.log(`megafs: sync before unmount failed: ${e.message}`));
+      const synced = v.sync().then(() => true, (e: Error) => { o.log(`megafs: sync before unmount failed: ${e.message}`); return false; });
+      const limit = Number.isFinite(syncLimitMs) ? sleep(syncLimitMs, false, { ref: false }) : new Promise<false>(() => {});
+      if (!(await Promise.race([synced, limit]))) o.log('megafs: not everything is uploaded; the journal keeps it for the next mount');
       await mounted.unmount().catch((e: Error) => o.log(`megafs: unmount failed: ${e.message}`));
       server.close();
       await rm(sock, { force: true });
@@ -93,8 +98,14 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     }, WATCH_MS);
     watch.unref();
     void finished.then(() => clearInterval(watch));
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    // A signal waits a while for the uploads (the journal keeps the rest); a second one
+    // exits at once.
+    const onSignal = (sig: string): void => {
+      if (stopping) process.exit(1);
+      void stop(sig, SIGNAL_SYNC_LIMIT_MS);
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
     o.log(`megafs: ${mountpoint} mounted (pid ${process.pid}, store ${drive.store.name})`);
     onReady({ mountpoint, ...(recoveryKey ? { recoveryKey } : {}) });
     await finished;

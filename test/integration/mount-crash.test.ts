@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMounted } from '../../src/fuse/mount.js';
+import { megafs } from '../helpers/cli.js';
 import { BINDINGS, testMount } from '../helpers/mount.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -51,4 +53,16 @@ test('a store that goes down during writes: everything is there after it returns
   await rm(join(m.home.dir, 'cache'), { recursive: true, force: true }); // reads must come from the store
   await m.mount();
   t.is(await m.sh('sha256sum', files), sums);
+});
+
+test('megafs unmount clears a stale mount and leaves a live one of another MEGAFS_HOME alone', async (t) => {
+  const m = await testMount(t);
+  const other = await megafs(['unmount', m.dir], { ...m.home.env, MEGAFS_HOME: join(m.home.dir, 'other-home') });
+  t.is(other.code, 7);
+  t.true(await isMounted(m.dir));
+  const pid = await m.daemonPid();
+  process.kill(pid, 'SIGKILL');
+  while (alive(pid)) await sleep(50);
+  t.is((await megafs(['unmount', m.dir], m.home.env)).code, 0);
+  t.false(await isMounted(m.dir));
 });
