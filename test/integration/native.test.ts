@@ -20,12 +20,16 @@ const dist = (p: string): string => pathToFileURL(join(import.meta.dirname, '../
 /** As root libfuse3 mounts with mount(2); others would need fusermount3. */
 const usable = !('error' in loadNative()) && process.getuid?.() === 0;
 
-/** The child: mounts MemVfs on argv[1] (writeback when argv[2] is "wb"), answers
+/** The child: mounts MemVfs on argv[1] (writeback when argv[2] is "wb"; a lookup of
+ *  "hang" never finishes), answers
  *  "nodes" and "inval NAME" on stdin, unmounts on SIGTERM. */
 const CHILD = `
 import { MemVfs } from '${dist('src/fuse/memfs.js')}';
 import { mountNative } from '${dist('src/fuse/lowlevel/mount.js')}';
-const m = mountNative(new MemVfs(), process.argv[1], { ttlS: 1, writeback: process.argv[2] === 'wb',
+const vfs = new MemVfs();
+const getattr = vfs.getattr.bind(vfs);
+vfs.getattr = (p) => (p === '/hang' ? new Promise(() => {}) : getattr(p)); // for the interrupt test
+const m = mountNative(vfs, process.argv[1], { ttlS: 1, writeback: process.argv[2] === 'wb',
   log: (l) => process.stderr.write(l + '\\n') });
 process.stdout.write('ready\\n');
 process.stdin.on('data', (d) => {
@@ -142,6 +146,22 @@ if (usable) {
     await inMount(c.dir, 'echo 1 > x; stat x >/dev/null');
     t.is(await c.ask('inval x'), '0');
     t.is(await inMount(c.dir, 'cat x'), '1\n');
+  });
+
+  test('a signal interrupts a request the Vfs never finishes: the syscall returns EINTR', async (t) => {
+    const c = await mountChild(t);
+    const out = await inMount(c.dir, `python3 -c "
+import os, signal
+def stop(*_): raise InterruptedError('alarm')
+signal.signal(signal.SIGALRM, stop)
+signal.alarm(1)
+try:
+    os.stat('hang')
+except InterruptedError:
+    print('interrupted')
+"`);
+    t.is(out, 'interrupted\n');
+    t.is(await inMount(c.dir, 'echo alive > x; cat x'), 'alive\n');
   });
 
   test('SIGTERM unmounts cleanly and the process exits 0', async (t) => {
