@@ -20,6 +20,8 @@ import type { SealedObject } from '../crypto/object.js';
 const PREFETCH_CHUNKS = 4;
 /** Complete dirty chunks a writer may hold before they are sealed early. */
 const AHEAD_AFTER_CHUNKS = 4;
+/** Plaintext in dirty buffers, all files together, past which a writer seals its file. */
+const DIRTY_LIMIT_BYTES = 128 << 20;
 /** Small buffers grow by doubling up to this, then jump to a full chunk. */
 const SMALL_BUFFER_BYTES = 64 * 1024;
 
@@ -188,6 +190,7 @@ export class FileData {
       f.size = newSize;
       this.touched(f);
       if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f);
+      if (this.ctx.dirtyBytes > DIRTY_LIMIT_BYTES) await this.sealLocked(f);
       return data.length;
     });
   }
