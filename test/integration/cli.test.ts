@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { megafs, run, tempHome, type Home, type Result } from '../helpers/cli.js';
 import { check, testMount } from '../helpers/mount.js';
+import { startTestServer } from '../helpers/server.js';
 
 async function home(t: ExecutionContext, init = false): Promise<Home> {
   const h = await tempHome();
@@ -152,4 +153,17 @@ test('fsck: a clean drive passes; a tampered object fails (exit 6)', async (t) =
   }
   await rm(join(h.dir, 'cache'), { recursive: true, force: true });
   t.is((await megafs(['fsck'], h.env)).code, 6);
+});
+
+test('init on megafs serve, then login from a second machine sees the files', async (t) => {
+  const server = await startTestServer();
+  t.teardown(() => server.close());
+  const a = await home(t);
+  check(await megafs(['init', '--store', server.url, '--user', 'bob'], a.env), 'init');
+  await writeFile(join(a.dir, 'shared.txt'), 'from machine A\n');
+  check(await megafs(['put', join(a.dir, 'shared.txt'), '/shared.txt'], a.env), 'put');
+  const b = await home(t);
+  failsWith(t, await megafs(['login', '--store', server.url, '--user', 'bob'], { ...b.env, MEGAFS_PASSWORD: 'wrong' }), 3);
+  check(await megafs(['login', '--store', server.url, '--user', 'bob'], b.env), 'login');
+  t.is(check(await megafs(['get', '/shared.txt', '-'], b.env), 'get'), 'from machine A\n');
 });
