@@ -2,7 +2,7 @@
 // unlocked drive, and the vfs opened in this process (closed, with its uploads done, at
 // the end).
 import { homePaths, loadConfig, type DriveConfig, type HomePaths } from '../drive/config.js';
-import { unlockDrive, type Drive } from '../drive/open.js';
+import { unlockDrive, unlockDriveWithRecoveryKey, type Drive } from '../drive/open.js';
 import { getPassword } from '../drive/password.js';
 import { openDriveVfs } from '../drive/vfs.js';
 import { MegafsError } from '../errors.js';
@@ -16,10 +16,16 @@ export async function requireConfig(paths: HomePaths): Promise<DriveConfig> {
   return cfg;
 }
 
-export async function withDrive<T>(passwordFile: string | undefined, work: (d: Drive, cfg: DriveConfig, paths: HomePaths) => Promise<T>): Promise<T> {
+/** How to unlock: a password file (or MEGAFS_PASSWORD, or a prompt), or a recovery key. */
+export type Unlock = string | undefined | { passwordFile?: string; recoveryKey?: string };
+
+export async function withDrive<T>(unlock: Unlock, work: (d: Drive, cfg: DriveConfig, paths: HomePaths) => Promise<T>): Promise<T> {
   const paths = homePaths();
   const cfg = await requireConfig(paths);
-  const drive = await unlockDrive(cfg, await getPassword({ passwordFile }), log);
+  const how = typeof unlock === 'object' ? unlock : { passwordFile: unlock };
+  const drive = how.recoveryKey !== undefined
+    ? await unlockDriveWithRecoveryKey(cfg, how.recoveryKey, log)
+    : await unlockDrive(cfg, await getPassword({ passwordFile: how.passwordFile }), log);
   try {
     return await work(drive, cfg, paths);
   } finally {

@@ -2,9 +2,9 @@
 // has one, unlocked with the password (E_BAD_PASSWORD); or create a new drive (init, and
 // the first `megafs mount` on a machine). Cheap Argon2id when MEGAFS_TEST_KDF=1 (tests).
 import { MegafsError } from '../errors.js';
-import { createDrive, newKdfParams, unlockWithPassword, type DriveKeys } from '../crypto/keys.js';
+import { checkKdfStrength, createDrive, newKdfParams, unlockWithMasterKey, unlockWithPassword, type DriveKeys } from '../crypto/keys.js';
 import { stretchPassword } from '../crypto/kdf.js';
-import { encodeRecoveryKey } from '../crypto/recovery.js';
+import { decodeRecoveryKey, encodeRecoveryKey } from '../crypto/recovery.js';
 import { openRoot } from '../crypto/root.js';
 import { decodeHeader, encodeHeader, type DriveHeader, type KdfParams } from '../format/header.js';
 import { nodePlatform } from '../platform/node.js';
@@ -25,7 +25,11 @@ export interface Drive {
 
 /** Argon2id cost: the format's default, or the cheapest when MEGAFS_TEST_KDF=1. */
 export function kdfCost(): Partial<Omit<KdfParams, 'alg' | 'salt'>> {
-  return process.env.MEGAFS_TEST_KDF === '1' ? { memKiB: 64, passes: 1, parallelism: 1 } : {};
+  return testKdf() ? { memKiB: 64, passes: 1, parallelism: 1 } : {};
+}
+
+function testKdf(): boolean {
+  return process.env.MEGAFS_TEST_KDF === '1';
 }
 
 async function closeAll(stores: Store[]): Promise<void> {
@@ -82,13 +86,36 @@ export async function driveExists(cfg: DriveConfig): Promise<boolean> {
 
 export async function unlockDrive(cfg: DriveConfig, password: string, log: (line: string) => void = () => {}): Promise<Drive> {
   const kdf = await accountKdf(cfg.stores, cfg.user);
+  // A hostile server could hand out cheap parameters to make the auth secret cheap to
+  // brute-force: refuse them before stretching the password (docs/format.md "Keys").
+  if (kdf) checkKdfStrength(kdf, testKdf());
   const authSecret = kdf ? (await stretchPassword(password, kdf)).authSecret : undefined;
+  return openUnlocked(cfg, authSecret, log, async (header) => {
+    checkKdfStrength(header.kdf, testKdf());
+    return (await unlockWithPassword(nodePlatform, header, password)).keys;
+  });
+}
+
+/** Unlock with the recovery key alone (no password): the master key, checked against
+ *  the header. Stores that need an account (megafs serve) need the password instead. */
+export async function unlockDriveWithRecoveryKey(cfg: DriveConfig, recoveryKey: string, log: (line: string) => void = () => {}): Promise<Drive> {
+  if (cfg.stores.some((s) => specKind(s) === 'http')) {
+    throw new MegafsError('E_USAGE', 'a megafs serve account opens with its password; the recovery key opens directory and S3 stores');
+  }
+  const masterKey = decodeRecoveryKey(nodePlatform, recoveryKey);
+  return openUnlocked(cfg, undefined, log, async (header) => unlockWithMasterKey(header, masterKey));
+}
+
+async function openUnlocked(
+  cfg: DriveConfig, authSecret: Uint8Array | undefined, log: (line: string) => void,
+  unlock: (header: DriveHeader) => Promise<DriveKeys>,
+): Promise<Drive> {
   const stores = await openAll(cfg, authSecret);
   try {
     const bytes = await readHeader(stores);
     if (!bytes) throw new MegafsError('E_NO_DRIVE', `no drive on ${cfg.stores.join(', ')}: run megafs init`);
     const header = decodeHeader(bytes);
-    const { keys } = await unlockWithPassword(nodePlatform, header, password);
+    const keys = await unlock(header);
     const store = combineStores(stores, rootVersionFn(keys), log);
     return { store, stores, header, keys, close: () => (store === stores[0] ? stores[0].close() : closeAll([store, ...stores])) };
   } catch (e) {
