@@ -1,0 +1,94 @@
+// The frozen format-1 drive (test/fixtures/drive-v1, written once by megafs 0.1.0) opens
+// with its password and with its recovery key and yields exactly the expected files. A
+// later version that cannot read it has broken the format promise (docs/format.md
+// "Compatibility").
+import test from 'ava';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { FsStore } from '../../src/store/fs.js';
+import { decodeHeader } from '../../src/format/header.js';
+import { unlockWithMasterKey, unlockWithPassword, type DriveKeys } from '../../src/crypto/keys.js';
+import { decodeRecoveryKey } from '../../src/crypto/recovery.js';
+import { nodePlatform } from '../../src/platform/node.js';
+import { openVfs } from '../../src/vfs/index.js';
+import { FIXTURE_DIR, sha256Hex, type FixtureEntry } from '../fixtures/drive-v1.js';
+
+interface Expected { password: string; recoveryKey: string; entries: FixtureEntry[] }
+
+async function expected(): Promise<Expected> {
+  return JSON.parse(await readFile(join(FIXTURE_DIR, '..', 'drive-v1.expected.json'), 'utf8')) as Expected;
+}
+
+/** A copy of the fixture (opening a drive may write local state; the fixture stays frozen). */
+async function fixtureStore(t: { teardown(fn: () => Promise<void>): void }): Promise<{ store: FsStore; work: string }> {
+  const work = await mkdtemp(join(tmpdir(), 'megafs-fixture-test-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  await cp(FIXTURE_DIR, join(work, 'store'), { recursive: true });
+  const store = await FsStore.open(join(work, 'store'));
+  t.teardown(() => store.close());
+  return { store, work };
+}
+
+async function readWhole(vfs: Awaited<ReturnType<typeof openVfs>>, path: string, size: number): Promise<Uint8Array> {
+  const fh = await vfs.open(path, constants.O_RDONLY);
+  const buf = new Uint8Array(size);
+  let done = 0;
+  while (done < size) {
+    const n = await vfs.read(fh, buf.subarray(done), size - done, done);
+    if (n === 0) break;
+    done += n;
+  }
+  await vfs.release(fh);
+  return buf.subarray(0, done);
+}
+
+async function checkFiles(t: import('ava').ExecutionContext, store: FsStore, keys: DriveKeys, work: string, entries: FixtureEntry[]): Promise<void> {
+  const vfs = await openVfs({
+    store, keys, stateDir: join(work, 'state'), cacheDir: join(work, 'cache'), cacheSizeBytes: 1 << 30, deviceId: 'fixture-reader', log: () => {},
+  });
+  try {
+    for (const e of entries) {
+      if (e.type === 'dir') {
+        t.is((await vfs.getattr(e.path)).mode & constants.S_IFMT, constants.S_IFDIR, e.path);
+      } else if (e.type === 'symlink') {
+        t.is(await vfs.readlink(e.path), e.target, e.path);
+      } else {
+        const attr = await vfs.getattr(e.path);
+        t.is(attr.mode & constants.S_IFMT, constants.S_IFREG, e.path);
+        t.is(attr.mode & 0o7777, e.mode, e.path);
+        t.is(attr.size, e.size, e.path);
+        t.is(sha256Hex(await readWhole(vfs, e.path, e.size)), e.sha256, e.path);
+        for (const [k, v] of Object.entries(e.xattrs ?? {})) t.is(new TextDecoder().decode(await vfs.getxattr(e.path, k)), v);
+      }
+    }
+    const top = (await vfs.readdir('/')).map((d) => d.name).sort();
+    t.deepEqual(top, entries.filter((e) => e.path.lastIndexOf('/') === 0).map((e) => e.path.slice(1)).sort());
+  } finally {
+    await vfs.close();
+  }
+}
+
+test('fixture drive v1 opens with its password and yields the expected files', async (t) => {
+  const exp = await expected();
+  const { store, work } = await fixtureStore(t);
+  const header = decodeHeader((await store.getHeader())!);
+  const { keys } = await unlockWithPassword(nodePlatform, header, exp.password);
+  await checkFiles(t, store, keys, work, exp.entries);
+});
+
+test('fixture drive v1 opens with its recovery key alone', async (t) => {
+  const exp = await expected();
+  const { store, work } = await fixtureStore(t);
+  const header = decodeHeader((await store.getHeader())!);
+  const keys = unlockWithMasterKey(header, decodeRecoveryKey(nodePlatform, exp.recoveryKey));
+  await checkFiles(t, store, keys, work, exp.entries);
+});
+
+test('fixture drive v1: a wrong password says so', async (t) => {
+  const { store } = await fixtureStore(t);
+  const header = decodeHeader((await store.getHeader())!);
+  const err = await t.throwsAsync(unlockWithPassword(nodePlatform, header, 'not the password'));
+  t.is((err as { code?: string }).code, 'E_BAD_PASSWORD');
+});
