@@ -9,6 +9,7 @@ import { openRoot } from '../crypto/root.js';
 import { decodeHeader, encodeHeader, type DriveHeader, type KdfParams } from '../format/header.js';
 import { nodePlatform } from '../platform/node.js';
 import { signup } from '../store/http-account.js';
+import { firstHeader } from '../store/replicate.js';
 import type { Store } from '../store/store.js';
 import type { DriveConfig } from './config.js';
 import { accountKdf, combineStores, openStore, specKind } from './stores.js';
@@ -57,28 +58,12 @@ function rootVersionFn(keys: DriveKeys): (b: Uint8Array) => bigint | null {
   };
 }
 
-/** The first header any store holds; E_NO_DRIVE when none has one; E_UNAVAILABLE when
- *  no store answered. */
-async function readHeader(stores: Store[]): Promise<Uint8Array | null> {
-  let lastError: unknown = null;
-  for (const s of stores) {
-    try {
-      const h = await s.getHeader();
-      if (h) return h;
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  if (lastError) throw lastError;
-  return null;
-}
-
 /** True when some configured store holds a drive header. */
 export async function driveExists(cfg: DriveConfig): Promise<boolean> {
   if (cfg.stores.some((s) => specKind(s) !== 'dir')) return true; // asking needs a password
   const stores = await openAll(cfg, undefined);
   try {
-    return (await readHeader(stores)) !== null;
+    return (await firstHeader(stores)) !== null;
   } finally {
     await closeAll(stores);
   }
@@ -112,7 +97,7 @@ async function openUnlocked(
 ): Promise<Drive> {
   const stores = await openAll(cfg, authSecret);
   try {
-    const bytes = await readHeader(stores);
+    const bytes = await firstHeader(stores);
     if (!bytes) throw new MegafsError('E_NO_DRIVE', `no drive on ${cfg.stores.join(', ')}: run megafs init`);
     const header = decodeHeader(bytes);
     const keys = await unlock(header);
@@ -134,7 +119,7 @@ export async function createNewDrive(cfg: DriveConfig, password: string, log: (l
   }
   const stores = await openAll(cfg, made.authSecret);
   try {
-    if ((await readHeader(stores.filter((_, i) => specKind(cfg.stores[i]) !== 'http'))) !== null) {
+    if ((await firstHeader(stores.filter((_, i) => specKind(cfg.stores[i]) !== 'http'))) !== null) {
       throw new MegafsError('E_DRIVE_EXISTS', `a drive already exists on ${cfg.stores.join(', ')}`);
     }
     for (const s of stores) await s.putHeader(headerBytes);

@@ -164,18 +164,8 @@ export class ReplicatedStore implements Store {
     return this.root.cas(expected, bytes);
   }
 
-  async getHeader(): Promise<Uint8Array | null> {
-    let lastError: unknown;
-    for (const s of this.stores) {
-      try {
-        const h = await s.getHeader();
-        if (h) return h;
-      } catch (e) {
-        lastError = e;
-      }
-    }
-    if (lastError) throw lastError;
-    return null;
+  getHeader(): Promise<Uint8Array | null> {
+    return firstHeader(this.stores);
   }
 
   async putHeader(bytes: Uint8Array): Promise<void> {
@@ -229,4 +219,20 @@ function quorumError(errors: unknown[], acked: number, r: ReplicatedStore): unkn
   // Same refusal everywhere (quota, auth): pass it on; else the stores are out of reach.
   if (errors.every((e) => isMegafsError(e) && isMegafsError(first) && e.code === first.code)) return first;
   return new StoreError('E_UNAVAILABLE', `${acked} stores acknowledged, write quorum ${r.writeQuorum}: ${String((first as Error).message)}`);
+}
+
+/** The first drive header any of `stores` holds; null when none has one; the last error
+ *  when some store failed and none had one (a down store is not "no drive"). */
+export async function firstHeader(stores: readonly Store[]): Promise<Uint8Array | null> {
+  let lastError: unknown = null;
+  for (const s of stores) {
+    try {
+      const h = await s.getHeader();
+      if (h) return h;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (lastError) throw lastError;
+  return null;
 }

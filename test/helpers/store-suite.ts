@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ExecutionContext, TestFn } from 'ava';
 import type { ObjectId, Store } from '../../src/store/store.js';
+import { codeOf } from './code-of.js';
 
 export interface StoreFixture {
   store: Store;
@@ -44,15 +45,6 @@ export function randomObject(size: number): TestObject {
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded ${String(e)}`;
-  }
 }
 
 /** Every listed id, sorted (a store may list in any order). */

@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/spec.js';
 import { S3Client } from '../../src/store/s3-client.js';
 import { storeConformance, randomObject } from '../helpers/store-suite.js';
 import { useCeph } from '../helpers/ceph.js';
+import { codeOf } from '../helpers/code-of.js';
 
 const ceph = useCeph(test);
 
@@ -23,15 +24,6 @@ function options(extra: Partial<S3StoreOptions> = {}): S3StoreOptions {
     credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
     ...extra,
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
 }
 
 // Serial: the restart tests kill the gateway, which must not hit the other tests.

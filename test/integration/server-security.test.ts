@@ -14,15 +14,7 @@ import { HttpStore } from '../../src/store/http.js';
 import { newUser, startTestServer, storeFor } from '../helpers/server.js';
 import { raw } from '../helpers/raw-http.js';
 import { randomObject } from '../helpers/store-suite.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
+import { codeOf } from '../helpers/code-of.js';
 
 async function listIds(store: HttpStore): Promise<string[]> {
   const ids: string[] = [];

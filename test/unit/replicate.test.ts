@@ -12,6 +12,7 @@ import { RetryStore } from '../../src/store/retry.js';
 import { LimitStore } from '../../src/store/limit.js';
 import type { ByteRange, ObjectId, Store } from '../../src/store/store.js';
 import { randomObject, storeConformance } from '../helpers/store-suite.js';
+import { codeOf } from '../helpers/code-of.js';
 
 /** Test roots: version = first byte; empty = invalid. */
 const rootVersion = (b: Uint8Array): bigint | null => (b.length ? BigInt(b[0]) : null);
@@ -48,15 +49,6 @@ async function pair(writeQuorum?: number) {
   const errors: string[] = [];
   const rep = new ReplicatedStore(sw, { rootVersion, writeQuorum, onBackgroundError: (w) => errors.push(w) });
   return { dirs, fs, sw, rep, errors, cleanup: () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))) };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
 }
 
 storeConformance(test, 'replicated(fs, fs)', async () => {
