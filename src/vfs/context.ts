@@ -26,6 +26,10 @@ export interface VfsContext {
   memSet(id: string, plain: Uint8Array): void;
   /** Ciphertext of `id` from the disk cache or the store, hash-checked. */
   fetchObject(id: string): Promise<Uint8Array>;
+  /** A chunk's ciphertext: from the disk cache (`checked` false: the caller checks the
+   *  id; `owned`: a fresh buffer the caller may hand to a worker) or from the store
+   *  (hash already checked here). */
+  fetchChunk(id: string): Promise<{ bytes: Uint8Array; checked: boolean; owned: boolean }>;
   /** Write a sealed object to the disk cache (pinned) and queue its upload. */
   persist(o: SealedObject): Promise<void>;
   /** Fingerprint of a tree entry (for the three-way merge). */

@@ -13,6 +13,7 @@ import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../
 import { toBase64, toHex } from '../format/bytes.js';
 import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
+import { noteHashed } from '../store/fs-objects.js';
 import type { RootRecord, Store } from '../store/store.js';
 import type { VfsContext } from './context.js';
 import type { DiskCache } from './disk-cache.js';
@@ -87,15 +88,20 @@ export class Drive implements VfsContext {
   }
 
   async fetchObject(id: string): Promise<Uint8Array> {
+    return (await this.fetchChunk(id)).bytes;
+  }
+
+  async fetchChunk(id: string): Promise<{ bytes: Uint8Array; checked: boolean; owned: boolean }> {
     const cached = await this.cache.get(id);
-    if (cached) return cached;
+    if (cached) return { bytes: cached, checked: false, owned: true };
     const bytes = await this.store.get(id);
     if (toHex(this.p.sha256(bytes)) !== id) throw new MegafsError('E_INTEGRITY', `object ${id.slice(0, 16)} from ${this.store.name} does not match its id`);
     await this.cache.put(id, bytes, false);
-    return bytes;
+    return { bytes, checked: true, owned: false };
   }
 
   async persist(o: SealedObject): Promise<void> {
+    noteHashed(o.bytes, o.id); // sealObject hashed these bytes: a local FsStore need not again
     await this.cache.put(o.id, o.bytes, true);
     this.uploader.enqueue(o.id, o.bytes);
   }

@@ -304,7 +304,9 @@ export class VfsEngine implements Vfs {
     const h = this.handle(fh);
     const f = this.fileOf(h);
     if ((h.flags & O_ACCMODE) === fsc.O_RDONLY) throw fsError('EBADF', 'handle opened read-only');
-    const copy = data.slice();
+    // A real copy: Buffer#slice would be a view of the caller's memory.
+    const copy = new Uint8Array(data.length);
+    copy.set(data);
     return this.data.write(f, copy, position, (h.flags & fsc.O_APPEND) !== 0);
   }
 

@@ -7,7 +7,7 @@
 // new last chunk are opened and sealed again. A stored chunk may be shorter than its
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
 import { fsError, isMegafsError } from '../errors.js';
-import { openChunk, sealChunk } from '../crypto/chunk.js';
+import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange } from '../chunking/offsets.js';
@@ -70,15 +70,16 @@ export class FileData {
     let p = this.inflight.get(id);
     if (!p) {
       p = (async () => {
-        let bytes: Uint8Array;
+        let got: { bytes: Uint8Array; checked: boolean; owned: boolean };
         try {
-          bytes = await this.ctx.fetchObject(id);
+          got = await this.ctx.fetchChunk(id);
         } catch (e) {
           this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex}`);
         }
         try {
-          const plain = openChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex, isLast }, bytes, id);
+          const place = { fileId: f.fileId, chunkIndex, isLast };
+          const plain = await openChunkAsync(f.chunkKey, place, got.bytes, got.checked ? undefined : id, got.owned);
           this.ctx.memSet(id, plain);
           return plain;
         } catch (e) {
@@ -198,10 +199,12 @@ export class FileData {
   /** Seal the complete chunks before the last one (isLast false) to bound memory. */
   private async sealAhead(f: FileNode): Promise<void> {
     const last = lastChunkIndex(f.size);
+    // Seal on the worker pool (the file lock is held: nothing changes these buffers).
+    const ready = [...f.dirty].filter(([idx]) => idx < last);
+    const sealed = await Promise.all(ready.map(([idx, buf]) => sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf)));
     const objs: SealedObject[] = [];
-    for (const [idx, buf] of f.dirty) {
-      if (idx >= last) continue;
-      const o = sealChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf);
+    for (const [k, [idx, buf]] of ready.entries()) {
+      const o = sealed[k];
       this.dropDirty(f, idx);
       f.ahead.set(idx, o.id);
       f.pendingIds.add(o.id);
@@ -260,8 +263,14 @@ export class FileData {
     for (const idx of reload) {
       if (f.dirty.has(idx)) continue;
       const base = await this.sealedPlain(f, idx);
-      if (base) this.setDirty(f, idx, base.slice());
+      if (base) { const b = new Uint8Array(base.length); b.set(base); this.setDirty(f, idx, b); }
     }
+    // Seal on the worker pool first (the file lock is held: the buffers stay as they are).
+    const toSeal = [...f.dirty].filter(([i]) => i <= last).map(([i, buf]) => {
+      const plain = buf.subarray(0, Math.min(buf.length, chunkPlainLength(i, S)));
+      return { i, plain, o: sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: i, isLast: i === last }, plain) };
+    });
+    const sealedObjs = await Promise.all(toSeal.map((t) => t.o));
     // From here on, synchronous: the tree never sees a half-sealed file.
     const next = new Map<number, string>();
     for (const [i, id] of chunks) if (i < f.cutIndex && i <= last) next.set(i, id);
@@ -270,10 +279,8 @@ export class FileData {
       if (i <= last && !f.dirty.has(i)) { next.set(i, id); set.push([i, id]); }
     }
     const objs: SealedObject[] = [];
-    for (const [i, buf] of f.dirty) {
-      if (i > last) continue;
-      const plain = buf.subarray(0, Math.min(buf.length, chunkPlainLength(i, S)));
-      const o = sealChunk(this.ctx.p, f.chunkKey, { fileId: f.fileId, chunkIndex: i, isLast: i === last }, plain);
+    for (const [k, { i, plain }] of toSeal.entries()) {
+      const o = sealedObjs[k];
       next.set(i, o.id);
       set.push([i, o.id]);
       f.pendingIds.add(o.id);
