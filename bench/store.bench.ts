@@ -2,23 +2,21 @@
 // readFile) beside FsStore and HttpStore -> `megafs serve` (a child process on loopback),
 // all on the same disk (os.tmpdir() or BENCH_DIR) in the same run. Prints MB/s and the
 // share of the plain-file rate. BENCH_STORE_COUNT sets the object count (default 256).
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FsStore } from '../src/store/fs.js';
 import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
+import { startServe } from './serve-child.js';
 
 const MiB = 1024 * 1024;
 const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
 const IN_FLIGHT = 8;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
-const BIN = fileURLToPath(new URL('../../bin/megafs', import.meta.url));
 
 interface Obj { id: string; body: Uint8Array }
 interface Rate { mbps: number; cpuMsPerMB: number }
@@ -73,20 +71,6 @@ async function throughStore(name: string, store: Store, objs: Obj[], serverPid?:
   const put = await rate((i) => store.put(objs[i].id, objs[i].body), serverPid);
   const get = await rate(async (i) => void (await store.get(objs[i].id)), serverPid);
   return { name, put, get, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
-}
-
-async function startServe(dataDir: string): Promise<{ url: string; pid: number; stop: () => void }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-    proc.once('exit', (code) => rej(new Error(`megafs serve exited ${code}`)));
-  });
-  return { url, pid: proc.pid!, stop: () => void proc.kill('SIGTERM') };
 }
 
 async function main(): Promise<void> {

@@ -5,13 +5,11 @@
 // cache (store -> cache -> decrypt), from the FsStore and from `megafs serve` on loopback
 // (BENCH_VFS_SERVE=0 skips that). Also prints peak RSS (sampled every 50 ms) against
 // the configured caches. BENCH_DIR picks the disk (default os.tmpdir()).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chunkKeyFor, sealChunk } from '../src/crypto/chunk.js';
 import { deriveDriveKeys } from '../src/crypto/keys.js';
 import { nodePlatform } from '../src/platform/node.js';
@@ -19,6 +17,7 @@ import { FsStore } from '../src/store/fs.js';
 import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
+import { startServe } from './serve-child.js';
 import { openVfs, type VfsHandle } from '../src/vfs/index.js';
 
 const MiB = 1 << 20;
@@ -27,22 +26,6 @@ const RANDOM_READS = 2000;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 const MEM_CACHE = 256 * MiB;
 const DISK_CACHE = 4 * TOTAL_MB * MiB;
-const BIN = fileURLToPath(new URL('../../bin/megafs', import.meta.url));
-
-/** `megafs serve` in a child process on loopback (as bench/store.bench.ts does). */
-async function startServe(dataDir: string): Promise<{ url: string; stop: () => void }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-    proc.once('exit', (code) => rej(new Error(`megafs serve exited ${code}`)));
-  });
-  return { url, stop: () => void proc.kill('SIGTERM') };
-}
 
 /** Copy every object and the root of `from` into `to` (not timed). */
 async function copyStore(from: Store, to: Store): Promise<void> {
