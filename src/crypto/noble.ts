@@ -1,7 +1,7 @@
 // The pure-JavaScript reference platform (@noble/ciphers, @noble/hashes): readable,
 // audited, about 20x slower than OpenSSL (bench/crypto.bench.ts). The browser page
 // uses it; test/vectors prove the node:crypto fast path produces the same bytes.
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { IntegrityError } from '../errors.js';
@@ -26,6 +26,9 @@ export const noblePlatform: CryptoPlatform = {
       throw new IntegrityError('authentication failed', { cause });
     }
     return intoOut(plain, out);
+  },
+  chacha20Xor(key, nonce, counter, input, out) {
+    return intoOut(chacha20(key, nonce, input, undefined, counter), out);
   },
   sha256: (data) => sha256(data),
   randomBytes(length) {

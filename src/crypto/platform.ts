@@ -13,6 +13,10 @@ export interface CryptoPlatform {
   /** Inverse of xchachaSeal; throws IntegrityError when authentication fails (and then
    *  `out`, if given, holds garbage). `out` needs sealed.length - 16 bytes. */
   xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out?: Uint8Array): Uint8Array;
+  /** Raw IETF ChaCha20 (RFC 8439 §2.4), NO authentication: `input` XOR the keystream of
+   *  (key 32, nonce 12) from 64-byte block `counter`. Only for ranges of sealed objects
+   *  already authenticated in full (src/crypto/range.ts, docs/design.md "Read path"). */
+  chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, out?: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   randomBytes(length: number): Uint8Array;
 }

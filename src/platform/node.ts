@@ -86,6 +86,19 @@ export const nodePlatform: CryptoPlatform = {
     }
     return dest;
   },
+  chacha20Xor(key, nonce, counter, input, out) {
+    if (key.length !== 32 || nonce.length !== 12) throw new Error('BUG: ChaCha20 needs a 32-byte key and a 12-byte nonce');
+    // OpenSSL's chacha20 IV: u32le block counter || 12-byte nonce.
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32LE(counter, 0);
+    iv.set(nonce, 4);
+    const dest = out ? out.subarray(0, input.length) : freshBytes(input.length);
+    if (dest.length < input.length) throw new Error('BUG: output buffer too small');
+    const c = createCipheriv('chacha20', key, iv);
+    streamInto(c, input, dest);
+    c.final();
+    return dest;
+  },
   sha256(data) {
     const h = createHash('sha256');
     for (let offset = 0; offset < data.length; offset += PIECE_BYTES) {
