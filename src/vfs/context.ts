@@ -6,6 +6,7 @@ import type { SealedObject } from '../crypto/object.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import type { TreeEntry } from '../format/tree.js';
 import type { Store } from '../store/store.js';
+import type { ChunkReader } from './chunk-reader.js';
 import type { DiskCache } from './disk-cache.js';
 import type { Journal } from './journal.js';
 import type { TreeIo } from './tree-io.js';
@@ -20,6 +21,8 @@ export interface VfsContext {
   readonly journal: Journal;
   readonly cache: DiskCache;
   readonly uploader: Uploader;
+  /** Range reads of verified chunks from the disk cache (docs/design.md "Read path"). */
+  readonly reader: ChunkReader;
   readonly log: (line: string) => void;
   /** Plaintext chunk by object id (bounded in bytes), or undefined. */
   memGet(id: string): Uint8Array | undefined;

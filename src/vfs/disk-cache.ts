@@ -40,6 +40,21 @@ export class DiskCache {
     return join(this.dir, id.slice(0, 2), id);
   }
 
+  /** Read path (chunk-reader.ts): `fn` runs when an object leaves the cache. */
+  private readonly dropListeners: Array<(id: string) => void> = [];
+  onDrop(fn: (id: string) => void): void {
+    this.dropListeners.push(fn);
+  }
+
+  /** Read path: the file of a cached object (null when not cached), marked recently used. */
+  fileOf(id: string): string | null {
+    const e = this.entries.get(id);
+    if (!e) return null;
+    this.entries.delete(id);
+    this.entries.set(id, e);
+    return this.path(id);
+  }
+
   has(id: string): boolean {
     return this.entries.has(id);
   }
@@ -98,6 +113,7 @@ export class DiskCache {
 
   private drop(id: string, e: Entry): void {
     this.entries.delete(id);
+    for (const fn of this.dropListeners) fn(id);
     this.totalBytes -= e.sizeBytes;
     if (e.pinned) this.pinnedBytes -= e.sizeBytes;
   }

@@ -15,6 +15,8 @@ import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } f
 import { nodePlatform } from '../platform/node.js';
 import { noteHashed } from '../store/fs-objects.js';
 import type { RootRecord, Store } from '../store/store.js';
+import { ChunkReader } from './chunk-reader.js';
+import { releaseSealed } from './buffer-pool.js';
 import type { VfsContext } from './context.js';
 import type { DiskCache } from './disk-cache.js';
 import type { VfsEngine } from './engine.js';
@@ -55,6 +57,7 @@ export class Drive implements VfsContext {
   readonly keys: DriveKeys;
   readonly log: (line: string) => void;
   engine!: VfsEngine;
+  readonly reader: ChunkReader;
   dirtyBytes = 0;
   journalFrom = 0;
   private readonly mem: LRUCache<string, Uint8Array>;
@@ -76,6 +79,7 @@ export class Drive implements VfsContext {
     this.store = opts.store;
     this.keys = opts.keys;
     this.log = opts.log;
+    this.reader = new ChunkReader(this.p, cache);
     this.mem = new LRUCache<string, Uint8Array>({ maxSize: Math.max(1, opts.memCacheBytes), sizeCalculation: (v) => Math.max(1, v.length) });
   }
 
@@ -100,10 +104,18 @@ export class Drive implements VfsContext {
     return { bytes, checked: true, owned: false };
   }
 
+  /** `o.bytes` may be a pooled buffer (sealChunkAsync): given back here once it is on
+   *  disk and, if the uploader holds it, once uploaded. Nothing else keeps it. */
   async persist(o: SealedObject): Promise<void> {
     noteHashed(o.bytes, o.id); // sealObject hashed these bytes: a local FsStore need not again
-    await this.cache.put(o.id, o.bytes, true);
-    this.uploader.enqueue(o.id, o.bytes);
+    const release = (): void => releaseSealed(o.bytes);
+    try {
+      await this.cache.put(o.id, o.bytes, true);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    this.uploader.enqueue(o.id, o.bytes, release);
   }
 
   fingerprint(e: TreeEntry): string {
@@ -250,6 +262,7 @@ export class Drive implements VfsContext {
     } finally {
       this.stopTimers();
       this.uploader.stop();
+      this.reader.closeAll();
       await this.journal.close();
     }
   }
@@ -266,5 +279,6 @@ export class Drive implements VfsContext {
     this.stopTimers();
     this.journal.abandon();
     this.uploader.stop();
+    this.reader.closeAll();
   }
 }

@@ -9,8 +9,8 @@
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { toHex } from '../format/bytes.js';
-import { CHUNK_SIZE } from '../format/constants.js';
-import { chunkCount, chunkPlainLength, lastChunkIndex, planRange } from '../chunking/offsets.js';
+import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
+import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
 import { markDirty, pathOf, type FileNode, type Node } from './nodes.js';
 import type { JournalOp } from './ops.js';
 import type { VfsContext } from './context.js';
@@ -20,6 +20,8 @@ import type { SealedObject } from '../crypto/object.js';
 const PREFETCH_CHUNKS = 4;
 /** Complete dirty chunks a writer may hold before they are sealed early. */
 const AHEAD_AFTER_CHUNKS = 4;
+/** Chunks sealed ahead whose cache write may still run while the writer goes on. */
+const MAX_PERSISTING = 8;
 /** Plaintext in dirty buffers, all files together, past which a writer seals its file. */
 const DIRTY_LIMIT_BYTES = 128 << 20;
 /** Small buffers grow by doubling up to this, then jump to a full chunk. */
@@ -36,6 +38,8 @@ export class FileData {
   /** Files with changes not yet sealed (the commit seals them first). */
   readonly unsealed = new Set<FileNode>();
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  /** Cache writes of chunks sealed ahead, not yet waited for (at most MAX_PERSISTING). */
+  private readonly persisting = new WeakMap<FileNode, Promise<void>[]>();
 
   constructor(private readonly ctx: VfsContext) {}
 
@@ -70,6 +74,16 @@ export class FileData {
     let p = this.inflight.get(id);
     if (!p) {
       p = (async () => {
+        const place = { fileId: f.fileId, chunkIndex, isLast };
+        // Checked in full before in this process: decrypt its cache file, no second check.
+        const known = this.ctx.reader.dataLengthOf(id, f.chunkKey, place);
+        if (known !== null) {
+          const plain = new Uint8Array(known);
+          if (await this.ctx.reader.readInto(id, f.chunkKey, place, 0, plain) === known) {
+            this.ctx.memSet(id, plain);
+            return plain;
+          }
+        }
         let got: { bytes: Uint8Array; checked: boolean; owned: boolean };
         try {
           got = await this.ctx.fetchChunk(id);
@@ -78,8 +92,9 @@ export class FileData {
           throw fsError('EIO', `chunk ${chunkIndex}`);
         }
         try {
-          const place = { fileId: f.fileId, chunkIndex, isLast };
+          const header = got.bytes.slice(0, OBJECT_HEADER_BYTES); // got.bytes may go to a worker
           const plain = await openChunkAsync(f.chunkKey, place, got.bytes, got.checked ? undefined : id, got.owned);
+          this.ctx.reader.markVerified(id, f.chunkKey, place, header, plain.length);
           this.ctx.memSet(id, plain);
           return plain;
         } catch (e) {
@@ -92,30 +107,50 @@ export class FileData {
     return p;
   }
 
-  /** The live chunk ignoring dirty buffers: ahead, then sealed; null for a hole. */
-  private async sealedPlain(f: FileNode, idx: number): Promise<Uint8Array | null> {
+  /** The sealed chunk behind idx ignoring dirty buffers: ahead, then the chunk map;
+   *  null for a hole. */
+  private async sealedRef(f: FileNode, idx: number): Promise<{ id: string; isLast: boolean } | null> {
     if (idx > lastChunkIndex(f.size)) return null;
     const ahead = f.ahead.get(idx);
-    if (ahead) return this.openSealed(f, idx, ahead, false);
+    if (ahead) return { id: ahead, isLast: false };
     const chunks = await this.chunksOf(f);
     const id = idx < f.cutIndex ? chunks.get(idx) : undefined;
-    return id ? this.openSealed(f, idx, id, idx === lastChunkIndex(f.sealedSize)) : null;
+    return id ? { id, isLast: idx === lastChunkIndex(f.sealedSize) } : null;
   }
 
-  private plainChunk(f: FileNode, idx: number): Promise<Uint8Array | null> | Uint8Array {
-    return f.dirty.get(idx) ?? this.sealedPlain(f, idx);
+  /** The live chunk ignoring dirty buffers: ahead, then sealed; null for a hole. */
+  private async sealedPlain(f: FileNode, idx: number): Promise<Uint8Array | null> {
+    const ref = await this.sealedRef(f, idx);
+    return ref ? this.openSealed(f, idx, ref.id, ref.isLast) : null;
+  }
+
+  /** One chunk's part of a read into `dest`: the dirty buffer, the memory cache, a range
+   *  of a verified chunk's cache file (no 1 MiB open for a 4 KiB read), or a full open
+   *  (which checks the chunk and records it as verified). */
+  private async readSpan(f: FileNode, s: ChunkSpan, dest: Uint8Array): Promise<void> {
+    let plain: Uint8Array | null | undefined = f.dirty.get(s.chunkIndex);
+    if (!plain) {
+      const ref = await this.sealedRef(f, s.chunkIndex);
+      if (ref) {
+        plain = this.ctx.memGet(ref.id);
+        if (!plain && !this.inflight.has(ref.id)) {
+          const place = { fileId: f.fileId, chunkIndex: s.chunkIndex, isLast: ref.isLast };
+          const n = await this.ctx.reader.readInto(ref.id, f.chunkKey, place, s.offsetInChunk, dest);
+          if (n !== null) { dest.fill(0, n); return; }
+        }
+        plain ??= await this.openSealed(f, s.chunkIndex, ref.id, ref.isLast);
+      }
+    }
+    const avail = plain ? Math.max(0, Math.min(s.length, plain.length - s.offsetInChunk)) : 0;
+    if (avail > 0) dest.set(plain!.subarray(s.offsetInChunk, s.offsetInChunk + avail));
+    dest.fill(0, avail);
   }
 
   async read(f: FileNode, buf: Uint8Array, length: number, position: number, sequential: boolean): Promise<number> {
     if (position >= f.size || length <= 0) return 0;
     const n = Math.min(length, f.size - position);
     const spans = planRange(position, n);
-    await Promise.all(spans.map(async (s) => {
-      const plain = await this.plainChunk(f, s.chunkIndex);
-      const avail = plain ? Math.max(0, Math.min(s.length, plain.length - s.offsetInChunk)) : 0;
-      if (avail > 0) buf.set(plain!.subarray(s.offsetInChunk, s.offsetInChunk + avail), s.bufferOffset);
-      buf.fill(0, s.bufferOffset + avail, s.bufferOffset + s.length);
-    }));
+    await Promise.all(spans.map((s) => this.readSpan(f, s, buf.subarray(s.bufferOffset, s.bufferOffset + s.length))));
     if (sequential) {
       const last = lastChunkIndex(f.size);
       const from = spans[spans.length - 1].chunkIndex + 1;
@@ -202,16 +237,30 @@ export class FileData {
     // Seal on the worker pool (the file lock is held: nothing changes these buffers).
     const ready = [...f.dirty].filter(([idx]) => idx < last);
     const sealed = await Promise.all(ready.map(([idx, buf]) => sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf)));
-    const objs: SealedObject[] = [];
     for (const [k, [idx, buf]] of ready.entries()) {
       const o = sealed[k];
       this.dropDirty(f, idx);
       f.ahead.set(idx, o.id);
       f.pendingIds.add(o.id);
       this.ctx.memSet(o.id, buf);
-      objs.push(o);
+      // Written to the cache while the writer goes on; sealLocked waits for all of them.
+      this.trackPersist(f, this.ctx.persist(o));
     }
-    await Promise.all(objs.map((o) => this.ctx.persist(o)));
+    await this.settlePersists(f, MAX_PERSISTING);
+  }
+
+  /** Note a persist started by sealAhead (its failure surfaces from settlePersists). */
+  private trackPersist(f: FileNode, p: Promise<void>): void {
+    p.catch(() => undefined); // awaited in settlePersists: never an unhandled rejection
+    let list = this.persisting.get(f);
+    if (!list) this.persisting.set(f, (list = []));
+    list.push(p);
+  }
+
+  /** Wait until at most `max` persists of `f` are in flight; throws the first failure. */
+  private async settlePersists(f: FileNode, max: number): Promise<void> {
+    const list = this.persisting.get(f);
+    while (list && list.length > max) await list.shift();
   }
 
   truncate(f: FileNode, size: number): Promise<void> {
@@ -297,6 +346,7 @@ export class FileData {
     markDirty(f.parent);
     this.unsealed.delete(f);
     this.ctx.changed();
+    await this.settlePersists(f, 0);
     await Promise.all(objs.map((o) => this.ctx.persist(o)));
     const path = pathOf(f);
     if (path) await this.ctx.journal.append({ op: 'data', path, fileId: toHex(f.fileId), size: S, cutIndex, set, mtimeMs: f.mtimeMs });

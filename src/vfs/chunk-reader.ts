@@ -1,0 +1,158 @@
+// Reads of part of a chunk straight from its disk-cache file (docs/design.md "Read path"):
+// a chunk whose id hash and AEAD tag were checked in full once in this process is
+// "verified"; a later read of a range of it preads only those ciphertext bytes and
+// decrypts them with the raw keystream (src/crypto/range.ts), so a 4 KiB read costs
+// 4 KiB of work instead of hashing and opening 1 MiB. A chunk not verified never takes
+// this path (the caller opens it in full, which verifies it and records it here).
+import { open, type FileHandle } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
+import type { ChunkPlace } from '../crypto/chunk.js';
+import type { CryptoPlatform } from '../crypto/platform.js';
+import { decryptRange, objectKeystream, payloadSpan, type ObjectKeystream } from '../crypto/range.js';
+import { toHex } from '../format/bytes.js';
+import { OBJECT_HEADER_BYTES } from '../format/constants.js';
+import type { DiskCache } from './disk-cache.js';
+
+/** Verified records kept (about 200 bytes each); a forgotten one costs one full open. */
+const MAX_VERIFIED = 1 << 16;
+/** Cache files held open for range reads. */
+const MAX_OPEN_FILES = 64;
+
+interface Verified {
+  /** The key and place the full check used: a range read must ask for the same. */
+  key: Uint8Array;
+  place: string;
+  /** Payload bytes of the chunk (its plain length as stored). */
+  dataLength: number;
+  ks: ObjectKeystream;
+}
+
+interface OpenFile {
+  fh: Promise<FileHandle>;
+  users: number;
+  /** Out of the LRU: closed when the last user is done. */
+  closing: boolean;
+}
+
+function placeKey(place: ChunkPlace): string {
+  return `${toHex(place.fileId)}:${place.chunkIndex}:${place.isLast ? 1 : 0}`;
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class ChunkReader {
+  private readonly verified = new LRUCache<string, Verified>({ max: MAX_VERIFIED });
+  /** Map order is recency: the first entry is the least recently used. */
+  private readonly files = new Map<string, OpenFile>();
+
+  constructor(private readonly p: CryptoPlatform, private readonly cache: DiskCache) {
+    cache.onDrop((id) => this.forget(id));
+  }
+
+  /** Record that chunk `id` (object header `header`, payload `dataLength` bytes) passed
+   *  its id and AEAD check under `key` at `place`. */
+  markVerified(id: string, key: Uint8Array, place: ChunkPlace, header: Uint8Array, dataLength: number): void {
+    if (!this.cache.has(id)) return; // only cache files are read by range
+    this.verified.set(id, { key, place: placeKey(place), dataLength, ks: objectKeystream(key, header.subarray(0, OBJECT_HEADER_BYTES)) });
+  }
+
+  isVerified(id: string, key: Uint8Array, place: ChunkPlace): boolean {
+    return this.lookup(id, key, place) !== undefined;
+  }
+
+  private lookup(id: string, key: Uint8Array, place: ChunkPlace): Verified | undefined {
+    const v = this.verified.get(id);
+    return v && sameKey(v.key, key) && v.place === placeKey(place) ? v : undefined;
+  }
+
+  /** Payload length of a verified chunk, or null. */
+  dataLengthOf(id: string, key: Uint8Array, place: ChunkPlace): number | null {
+    return this.lookup(id, key, place)?.dataLength ?? null;
+  }
+
+  /** The object left the cache (evicted or replaced): its bytes are no longer ours. */
+  forget(id: string): void {
+    this.verified.delete(id);
+    const f = this.files.get(id);
+    if (f) { this.files.delete(id); this.retire(f); }
+  }
+
+  /** Payload bytes [dataOffset, dataOffset + dest.length) of verified chunk `id` into
+   *  `dest`, clamped to the chunk's length: the count written (the caller zero-fills the
+   *  rest), or null when the chunk is not verified under (key, place) or its file is gone
+   *  (the caller then opens it in full). */
+  async readInto(id: string, key: Uint8Array, place: ChunkPlace, dataOffset: number, dest: Uint8Array): Promise<number | null> {
+    const v = this.lookup(id, key, place);
+    if (!v) return null;
+    const want = Math.max(0, Math.min(dest.length, v.dataLength - dataOffset));
+    if (want === 0) return 0;
+    const span = payloadSpan(dataOffset, want);
+    const cipher = Buffer.allocUnsafe(span.cipherLength);
+    const got = await this.pread(id, cipher, span.cipherOffset);
+    if (got !== span.cipherLength) {
+      if (got !== null) this.forget(id); // a short file: not the object we checked
+      return null;
+    }
+    const plain = decryptRange(this.p, v.ks, span.paddedOffset, cipher, cipher);
+    dest.set(plain.subarray(span.skip, span.skip + want));
+    return want;
+  }
+
+  /** Read into `buf` at object offset `position` through a cached open file; the byte
+   *  count, or null when the file cannot be opened. */
+  private async pread(id: string, buf: Uint8Array, position: number): Promise<number | null> {
+    let f = this.files.get(id);
+    if (f) {
+      this.files.delete(id);
+      this.files.set(id, f);
+    } else {
+      const path = this.cache.fileOf(id);
+      if (!path) return null;
+      f = { fh: open(path, 'r'), users: 0, closing: false };
+      f.fh.catch(() => undefined);
+      this.files.set(id, f);
+      while (this.files.size > MAX_OPEN_FILES) {
+        const [oldId, old] = this.files.entries().next().value as [string, OpenFile];
+        this.files.delete(oldId);
+        this.retire(old);
+      }
+    }
+    f.users++;
+    try {
+      const fh = await f.fh;
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done;
+    } catch {
+      if (this.files.get(id) === f) { this.files.delete(id); this.retire(f); }
+      return null;
+    } finally {
+      f.users--;
+      if (f.closing && f.users === 0) this.close(f);
+    }
+  }
+
+  private retire(f: OpenFile): void {
+    f.closing = true;
+    if (f.users === 0) this.close(f);
+  }
+
+  private close(f: OpenFile): void {
+    f.fh.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  /** Close every held file (unmount). */
+  closeAll(): void {
+    for (const f of this.files.values()) this.retire(f);
+    this.files.clear();
+  }
+}
