@@ -51,11 +51,16 @@ async function getObject(deps: ApiDeps, ctx: Ctx, headOnly: boolean): Promise<vo
   checkId(id);
   const acct = requireAccount(deps, ctx);
   const backend = await deps.backends(acct.id);
+  const r = parseRange(ctx.req.headers.range);
+  if (!r && !headOnly) {
+    // The hot path: one read of the whole object, sent with its headers in one write.
+    const body = await backend.readWhole(id);
+    if (body === null) throw new StoreError('E_NOT_FOUND', 'object not found');
+    return sendBytes(ctx.res, 200, body, { 'Accept-Ranges': 'bytes' });
+  }
   const size = await backend.size(id);
   if (size === null) throw new StoreError('E_NOT_FOUND', 'object not found');
-  const r = parseRange(ctx.req.headers.range);
-  if (headOnly) return sendEmpty(ctx.res, 200, { 'Content-Length': size, 'Accept-Ranges': 'bytes' });
-  if (!r) return sendBytes(ctx.res, 200, await backend.get(id), { 'Accept-Ranges': 'bytes' });
+  if (headOnly || !r) return sendEmpty(ctx.res, 200, { 'Content-Length': size, 'Accept-Ranges': 'bytes' });
   if (r.start >= size) return sendEmpty(ctx.res, 416, { 'Content-Range': `bytes */${size}` });
   const end = Math.min(r.end ?? size - 1, size - 1);
   const range: ByteRange = { offset: r.start, length: end - r.start + 1 };

@@ -85,18 +85,41 @@ export class Throttle {
   }
 }
 
+/** Authorization headers that opened an account in the last few seconds, so a stream of
+ *  object requests does not cost a SQLite lookup and a SHA-256 each. Only successes are
+ *  kept; an account's secret never changes through the API, and its quota is re-read by
+ *  the reservation itself (AccountDb.reserve), so a stale entry is harmless. */
+export class AuthCache {
+  private readonly entries = new Map<string, { account: Account; untilMs: number }>();
+
+  constructor(private readonly ttlMs = 5000, private readonly maxEntries = 10_000) {}
+
+  get(header: string, nowMs: number): Account | null {
+    const e = this.entries.get(header);
+    return e && e.untilMs > nowMs ? e.account : null;
+  }
+
+  set(header: string, account: Account, nowMs: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(header, { account, untilMs: nowMs + this.ttlMs });
+  }
+}
+
 /** The account the request's credentials open. E_AUTH when missing or wrong (the same
  *  answer for an unknown user and a wrong secret), E_RATE_LIMIT while throttled. */
-export function authenticate(db: AccountDb, throttle: Throttle, header: string | undefined, ip: string): Account {
+export function authenticate(db: AccountDb, throttle: Throttle, header: string | undefined, ip: string, cache?: AuthCache): Account {
   const cred = parseAuthorization(header);
   if (!cred) throw new StoreError('E_AUTH', 'missing or malformed credentials');
   const keys = [`u:${cred.user}`, `ip:${ip}`];
-  const waitMs = throttle.waitMs(keys);
+  const nowMs = Date.now();
+  const waitMs = throttle.waitMs(keys, nowMs);
   if (waitMs > 0) {
     throw Object.assign(new StoreError('E_RATE_LIMIT', 'too many failed attempts; try again later'), {
       retryAfterS: Math.ceil(waitMs / 1000),
     });
   }
+  const cached = cache?.get(header!, nowMs);
+  if (cached) return cached;
   const account = db.byName(cred.user);
   const ok = timingSafeEqual(hashSecret(cred.secret), account?.secretHash ?? DUMMY_HASH) && account !== null;
   if (!ok) {
@@ -104,5 +127,6 @@ export function authenticate(db: AccountDb, throttle: Throttle, header: string |
     throw new StoreError('E_AUTH', 'authentication failed');
   }
   throttle.succeed(keys[0]);
+  cache?.set(header!, account, nowMs);
   return account;
 }

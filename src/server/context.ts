@@ -1,7 +1,7 @@
 // What every API handler needs: the account database, the object backends, the login
 // throttles and the limits. Built once by startServer.
 import type { AccountDb, Account } from './accounts.js';
-import { authenticate, type Throttle } from './auth.js';
+import { authenticate, type AuthCache, type Throttle } from './auth.js';
 import type { BackendFactory } from './backend.js';
 import type { Ctx } from './router.js';
 import type { Log } from './respond.js';
@@ -22,6 +22,8 @@ export interface ApiDeps {
   loginThrottle: Throttle;
   /** Signups per IP. */
   signupThrottle: Throttle;
+  /** Recently accepted credentials (see AuthCache). */
+  authCache?: AuthCache;
   /** 32 random bytes kept in DIR/server.key: keys the fake KDF salts of unknown users. */
   serverSecret: Buffer;
   limits: Limits;
@@ -32,5 +34,5 @@ export interface ApiDeps {
 }
 
 export function requireAccount(deps: ApiDeps, ctx: Ctx): Account {
-  return authenticate(deps.db, deps.loginThrottle, ctx.req.headers.authorization, ctx.ip);
+  return authenticate(deps.db, deps.loginThrottle, ctx.req.headers.authorization, ctx.ip, deps.authCache);
 }

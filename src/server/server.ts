@@ -14,7 +14,7 @@ import { padme } from '../format/padding.js';
 import { AccountDb } from './accounts.js';
 import { accountRoutes } from './api-account.js';
 import { objectRoutes } from './api-objects.js';
-import { Throttle, type ThrottleOptions } from './auth.js';
+import { AuthCache, Throttle, type ThrottleOptions } from './auth.js';
 import { fsBackends, type BackendFactory } from './backend.js';
 import type { ApiDeps } from './context.js';
 import { sendError, sendJson, unreadBody, type Log } from './respond.js';
@@ -90,6 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     backends: opts.backends ?? fsBackends(dataDir),
     loginThrottle: new Throttle(opts.loginThrottle),
     signupThrottle: new Throttle({ freeFailures: 20, baseDelayMs: 10_000 }),
+    authCache: new AuthCache(),
     serverSecret: await serverSecret(dataDir),
     limits: { maxObjectBytes: opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES, maxHeaderBytes: 64 * 1024, maxListPage: 1000 },
     defaultQuotaBytes: opts.quotaBytes ?? null,

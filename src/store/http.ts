@@ -2,10 +2,9 @@
 // are retried with backoff; the root compare-and-swap never is (its outcome after a lost
 // reply is unknown: the caller re-reads the root). A full object read is checked against
 // its id, so a server serving wrong bytes is caught here (E_INTEGRITY).
-import type { OptionsInit } from 'got';
 import { IntegrityError, StoreError } from '../errors.js';
 import { checkId, sha256Hex } from './fs-objects.js';
-import { bearer, createHttpClient, toStoreError, type HttpClient, type HttpClientOptions, type HttpStoreError } from './http-client.js';
+import { bearer, createHttpClient, type HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse, type HttpStoreError } from './http-client.js';
 import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
 
 export interface HttpStoreOptions extends HttpClientOptions {
@@ -20,7 +19,7 @@ export interface HttpStoreOptions extends HttpClientOptions {
 }
 
 const statusOf = (e: unknown): number | undefined => (e as HttpStoreError).status;
-const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
+const unquote = (etag: string | string[] | undefined): string => String(etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
 
 export class HttpStore implements Store {
   readonly name: string;
@@ -37,19 +36,13 @@ export class HttpStore implements Store {
     this.verifyReads = o.verifyReads ?? true;
   }
 
-  private async call(path: string, opts: OptionsInit, what: string): Promise<{ status: number; body: Buffer; etag?: string }> {
-    try {
-      const res = await this.client.got(path, { ...opts, headers: { authorization: this.auth, ...opts.headers } } as OptionsInit);
-      const r = res as unknown as { statusCode: number; body: Buffer; headers: Record<string, string | undefined> };
-      return { status: r.statusCode, body: r.body, etag: r.headers.etag };
-    } catch (e) {
-      throw toStoreError(e, what);
-    }
+  private async call(r: HttpRequest, what: string): Promise<HttpResponse> {
+    return this.client.request({ ...r, headers: { authorization: this.auth, ...r.headers } }, what);
   }
 
   async put(id: ObjectId, body: Uint8Array): Promise<void> {
     checkId(id);
-    await this.call(`v1/objects/${id}`, { method: 'PUT', body: Buffer.from(body.buffer, body.byteOffset, body.length) }, 'put object');
+    await this.call({ method: 'PUT', path: `v1/objects/${id}`, body }, 'put object');
   }
 
   async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
@@ -60,7 +53,7 @@ export class HttpStore implements Store {
     }
     const headers = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : undefined;
     try {
-      const { body } = await this.call(`v1/objects/${id}`, { method: 'GET', headers }, 'get object');
+      const { body } = await this.call({ method: 'GET', path: `v1/objects/${id}`, headers }, 'get object');
       if (!range && this.verifyReads && sha256Hex(body) !== id) throw new IntegrityError('the store returned an object whose hash is not its id');
       return new Uint8Array(body.buffer, body.byteOffset, body.length);
     } catch (e) {
@@ -73,7 +66,7 @@ export class HttpStore implements Store {
   async has(id: ObjectId): Promise<boolean> {
     checkId(id);
     try {
-      await this.call(`v1/objects/${id}`, { method: 'HEAD' }, 'check object');
+      await this.call({ method: 'HEAD', path: `v1/objects/${id}` }, 'check object');
       return true;
     } catch (e) {
       if ((e as StoreError).code === 'E_NOT_FOUND') return false;
@@ -83,14 +76,14 @@ export class HttpStore implements Store {
 
   async delete(id: ObjectId): Promise<void> {
     checkId(id);
-    await this.call(`v1/objects/${id}`, { method: 'DELETE' }, 'delete object');
+    await this.call({ method: 'DELETE', path: `v1/objects/${id}` }, 'delete object');
   }
 
   async *list(): AsyncIterable<ObjectId> {
     let after: string | null = null;
     while (true) {
-      const searchParams: Record<string, string> = { limit: String(this.pageSize), ...(after ? { after } : {}) };
-      const { body } = await this.call('v1/objects', { method: 'GET', searchParams }, 'list objects');
+      const query: Record<string, string> = { limit: String(this.pageSize), ...(after ? { after } : {}) };
+      const { body } = await this.call({ method: 'GET', path: 'v1/objects', query }, 'list objects');
       const page = JSON.parse(body.toString('utf8')) as { ids: ObjectId[]; next: ObjectId | null };
       yield* page.ids;
       if (!page.next) return;
@@ -100,8 +93,8 @@ export class HttpStore implements Store {
 
   async getRoot(): Promise<RootRecord | null> {
     try {
-      const { body, etag } = await this.call('v1/root', { method: 'GET' }, 'get root');
-      return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.length), etag: unquote(etag) };
+      const { body, headers } = await this.call({ method: 'GET', path: 'v1/root' }, 'get root');
+      return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.length), etag: unquote(headers.etag) };
     } catch (e) {
       if ((e as StoreError).code === 'E_NOT_FOUND') return null;
       throw e;
@@ -109,14 +102,10 @@ export class HttpStore implements Store {
   }
 
   async casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
-    const headers = expected === null ? { 'if-none-match': '*' } : { 'if-match': `"${expected}"` };
+    const headers: Record<string, string> = expected === null ? { 'if-none-match': '*' } : { 'if-match': `"${expected}"` };
     try {
-      const { etag } = await this.call(
-        'v1/root',
-        { method: 'PUT', headers, body: Buffer.from(bytes), retry: { limit: 0 } },
-        'compare-and-swap root',
-      );
-      return { ok: true, etag: unquote(etag) };
+      const res = await this.call({ method: 'PUT', path: 'v1/root', headers, body: bytes, retry: false }, 'compare-and-swap root');
+      return { ok: true, etag: unquote(res.headers.etag) };
     } catch (e) {
       if (statusOf(e) !== 412) throw e;
       return { ok: false, current: await this.getRoot() };
@@ -125,7 +114,7 @@ export class HttpStore implements Store {
 
   async getHeader(): Promise<Uint8Array | null> {
     try {
-      const { body } = await this.call('v1/header', { method: 'GET' }, 'get header');
+      const { body } = await this.call({ method: 'GET', path: 'v1/header' }, 'get header');
       return new Uint8Array(body.buffer, body.byteOffset, body.length);
     } catch (e) {
       if ((e as StoreError).code === 'E_NOT_FOUND') return null;
@@ -134,11 +123,11 @@ export class HttpStore implements Store {
   }
 
   async putHeader(bytes: Uint8Array): Promise<void> {
-    await this.call('v1/header', { method: 'PUT', body: Buffer.from(bytes) }, 'put header');
+    await this.call({ method: 'PUT', path: 'v1/header', body: bytes }, 'put header');
   }
 
   async usage(): Promise<StoreUsage> {
-    const { body } = await this.call('v1/usage', { method: 'GET' }, 'usage');
+    const { body } = await this.call({ method: 'GET', path: 'v1/usage' }, 'usage');
     return JSON.parse(body.toString('utf8')) as StoreUsage;
   }
 
