@@ -6,6 +6,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StoreError, type ErrorCode } from '../errors.js';
+import { DirectGetPool, FALLBACK } from './http-get.js';
 
 export interface HttpClientOptions {
   /** Server base URL, e.g. "https://store.example:8443". */
@@ -74,9 +75,26 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
   const sendTimeoutMs = o.sendTimeoutMs ?? 300_000;
   const retries = o.retries ?? 5;
   const baseMs = o.retryBaseMs ?? 100;
+  const maxSockets = o.maxSockets ?? 32;
+  // Plain-HTTP GETs (the object reads) skip node:http: see http-get.ts.
+  const direct = tls ? null : new DirectGetPool(hostname, Number(port), base.host, maxSockets, timeoutMs);
+  const pathOf = (r: HttpRequest): string => `${basePath}/${r.path}${r.query ? `?${new URLSearchParams(r.query).toString()}` : ''}`;
+
+  const onceDirect = async (d: DirectGetPool, r: HttpRequest): Promise<HttpResponse> => {
+    let res;
+    try {
+      res = await d.get(pathOf(r), r.headers ?? {});
+    } catch (e) {
+      if (e === FALLBACK) return once(r);
+      throw new Failure(undefined, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET');
+    }
+    const out = { status: res.status, headers: res.headers as IncomingHttpHeaders, body: res.body };
+    if (out.status >= 400) throw new Failure(out.status, undefined, out);
+    return out;
+  };
 
   const once = (r: HttpRequest): Promise<HttpResponse> => new Promise((resolve, reject) => {
-    const path = `${basePath}/${r.path}${r.query ? `?${new URLSearchParams(r.query).toString()}` : ''}`;
+    const path = pathOf(r);
     const headers: Record<string, string | number> = { ...r.headers };
     if (r.body) headers['content-length'] = r.body.length;
     const req = send({ hostname, port, path, method: r.method, agent, headers });
@@ -109,7 +127,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
       const limit = (r.retry ?? r.method !== 'POST') ? retries : 0;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await once(r);
+          return await (direct && r.method === 'GET' ? onceDirect(direct, r) : once(r));
         } catch (e) {
           const f = e as Failure;
           if (attempt > limit || (f.status !== undefined && !RETRY_STATUS.has(f.status))) throw toStoreError(f, what);
@@ -124,7 +142,10 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
         }
       }
     },
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      direct?.close();
+    },
   };
 }
 
