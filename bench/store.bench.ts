@@ -2,6 +2,8 @@
 // readFile) beside FsStore and HttpStore -> `megafs serve` (a child process on loopback),
 // all on the same disk (os.tmpdir() or BENCH_DIR) in the same run. Prints MB/s and the
 // share of the plain-file rate. BENCH_STORE_COUNT sets the object count (default 256).
+// Each backend first moves WARMUP other objects (not timed), so a just-started server's
+// JIT warm-up is not what is measured (a server runs for days).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import { startServe } from './serve-child.js';
 const MiB = 1024 * 1024;
 const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
 const IN_FLIGHT = 8;
+const WARMUP = 32;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 
 interface Obj { id: string; body: Uint8Array }
@@ -28,10 +31,10 @@ function cpuMsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-async function pool(work: (i: number) => Promise<void>): Promise<void> {
+async function pool(work: (i: number) => Promise<void>, count = COUNT): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < COUNT) await work(next++);
+    while (next < count) await work(next++);
   }));
 }
 
@@ -51,38 +54,46 @@ async function rate(work: (i: number) => Promise<void>, serverPid?: number): Pro
   };
 }
 
-async function plainFiles(objs: Obj[]): Promise<Row> {
+async function plainFiles(objs: Obj[], warm: Obj[]): Promise<Row> {
   const dir = await mkdtemp(join(BASE, 'megafs-bench-plain-'));
   try {
-    const put = await rate(async (i) => {
-      const fh = await open(join(dir, objs[i].id), 'w');
-      await fh.writeFile(objs[i].body);
+    const putOne = async (o: Obj): Promise<void> => {
+      const fh = await open(join(dir, o.id), 'w');
+      await fh.writeFile(o.body);
       await fh.sync();
       await fh.close();
-    });
-    const get = await rate(async (i) => void (await readFile(join(dir, objs[i].id))));
+    };
+    const getOne = async (o: Obj): Promise<void> => void (await readFile(join(dir, o.id)));
+    await pool((i) => putOne(warm[i]), warm.length);
+    await pool((i) => getOne(warm[i]), warm.length);
+    const put = await rate((i) => putOne(objs[i]));
+    const get = await rate((i) => getOne(objs[i]));
     return { name: 'plain files (writeFile+fsync / readFile)', put, get };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function throughStore(name: string, store: Store, objs: Obj[], serverPid?: number): Promise<Row> {
+async function throughStore(name: string, store: Store, objs: Obj[], warm: Obj[], serverPid?: number): Promise<Row> {
+  await pool((i) => store.put(warm[i].id, warm[i].body), warm.length);
+  await pool(async (i) => void (await store.get(warm[i].id)), warm.length);
   const put = await rate((i) => store.put(objs[i].id, objs[i].body), serverPid);
   const get = await rate(async (i) => void (await store.get(objs[i].id)), serverPid);
   return { name, put, get, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
 }
 
 async function main(): Promise<void> {
-  const objs: Obj[] = Array.from({ length: COUNT }, () => {
+  const make = (n: number): Obj[] => Array.from({ length: n }, () => {
     const body = new Uint8Array(randomBytes(MiB));
     return { id: createHash('sha256').update(body).digest('hex'), body };
   });
-  const rows: Row[] = [await plainFiles(objs)];
+  const objs = make(COUNT);
+  const warm = make(WARMUP);
+  const rows: Row[] = [await plainFiles(objs, warm)];
 
   const fsDir = await mkdtemp(join(BASE, 'megafs-bench-fs-'));
   try {
-    rows.push(await throughStore('FsStore', await FsStore.open(fsDir), objs));
+    rows.push(await throughStore('FsStore', await FsStore.open(fsDir), objs, warm));
   } finally {
     await rm(fsDir, { recursive: true, force: true });
   }
@@ -94,7 +105,7 @@ async function main(): Promise<void> {
     const authSecret = new Uint8Array(randomBytes(32));
     await signup(server.url, 'bench', authSecret, null);
     const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
-    rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, server.pid));
+    rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, warm, server.pid));
     await store.close();
   } finally {
     server?.stop();

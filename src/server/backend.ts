@@ -1,11 +1,10 @@
 // Where the server keeps each account's objects: the seam between the HTTP API and the
 // storage. Default: a directory per account, DIR/accounts/<account-id>/objects/ab/cd/<id>
-// (FsObjects, the local store's layout). With `--s3 URL`, any Store (an S3Store whose
+// (FsObjects' layout, written by fs-backend.ts). With `--s3 URL`, any Store (an S3Store whose
 // prefix is the account id) through storeBackend().
-import { close, fstat, open as openFd, read } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { FsObjects } from '../store/fs-objects.js';
+import { fsBackend } from './fs-backend.js';
 import { parseS3Spec, S3Store } from '../store/s3.js';
 import type { ByteRange, ObjectId, Store } from '../store/store.js';
 
@@ -35,55 +34,12 @@ export function fsBackends(dataDir: string): BackendFactory {
     if (!/^[0-9a-f]{32}$/.test(accountId)) throw new Error('BUG: bad account id');
     let p = open.get(accountId);
     if (!p) {
-      p = FsObjects.open(join(dataDir, 'accounts', accountId)).then(fsBackend);
+      p = fsBackend(join(dataDir, 'accounts', accountId));
       p.catch(() => open.delete(accountId));
       open.set(accountId, p);
     }
     return p;
   };
-}
-
-/** FsObjects, plus a whole-object read that costs open, fstat, one read and close, with
- *  the callback API (FileHandle and fs.readFile cost ~2 ms of CPU per MiB more: promise
- *  plumbing, 512 KiB reads, a copy). The path is FsObjects' layout (objects/ab/cd/<id>). */
-function fsBackend(objs: FsObjects): ObjectBackend {
-  const objectsDir = join(objs.dir, 'objects');
-  return {
-    putChecked: (id, body) => objs.putChecked(id, body),
-    get: (id, range) => objs.get(id, range),
-    size: (id) => objs.size(id),
-    delete: (id) => objs.delete(id),
-    listPage: (after, limit) => objs.listPage(after, limit),
-    readWhole: (id) => readWholeFile(join(objectsDir, id.slice(0, 2), id.slice(2, 4), id)),
-  };
-}
-
-/** The whole file in one buffer of its size, or null when it does not exist. */
-export function readWholeFile(path: string): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    openFd(path, 'r', (err, fd) => {
-      if (err) return err.code === 'ENOENT' ? resolve(null) : reject(err);
-      // Closing is not waited for: the bytes are read, and a close error on a read-only fd says nothing.
-      const done = (e: Error | null, buf?: Buffer): void => {
-        close(fd, () => undefined);
-        if (e) reject(e);
-        else resolve(buf!);
-      };
-      fstat(fd, (err, st) => {
-        if (err) return done(err);
-        const buf = Buffer.allocUnsafe(st.size);
-        const step = (got: number): void => {
-          if (got === buf.length) return done(null, buf);
-          read(fd, buf, got, buf.length - got, got, (err, n) => {
-            if (err) return done(err);
-            if (n === 0) return done(null, buf.subarray(0, got)); // truncated meanwhile
-            step(got + n);
-          });
-        };
-        step(0);
-      });
-    });
-  });
 }
 
 /** Any Store as an account backend (the S3 seam). A Store does not report sizes, so
