@@ -54,9 +54,9 @@ async function getObject(deps: ApiDeps, ctx: Ctx, headOnly: boolean): Promise<vo
   const r = parseRange(ctx.req.headers.range);
   if (!r && !headOnly) {
     // The hot path: one read of the whole object, sent with its headers in one write.
-    const body = await backend.readWhole(id);
-    if (body === null) throw new StoreError('E_NOT_FOUND', 'object not found');
-    return sendBytes(ctx.res, 200, body, { 'Accept-Ranges': 'bytes' });
+    const whole = await backend.readWhole(id);
+    if (whole === null) throw new StoreError('E_NOT_FOUND', 'object not found');
+    return sendBytes(ctx.res, 200, whole.body, { 'Accept-Ranges': 'bytes' }, whole.done);
   }
   const size = await backend.size(id);
   if (size === null) throw new StoreError('E_NOT_FOUND', 'object not found');

@@ -21,8 +21,14 @@ export interface ObjectBackend {
   /** Up to `limit` ids greater than `after`, ascending. */
   listPage(after: ObjectId | null, limit: number): Promise<ObjectId[]>;
   /** The whole object in one buffer, or null when absent: the GET fast path (one request
-   *  to the backend instead of size() then get()). */
-  readWhole(id: ObjectId): Promise<Buffer | null>;
+   *  to the backend instead of size() then get()). Call `done` once the bytes are sent:
+   *  the buffer may be reused (fresh memory costs a page fault per 4 KiB). */
+  readWhole(id: ObjectId): Promise<WholeObject | null>;
+}
+
+export interface WholeObject {
+  body: Buffer;
+  done?: () => void;
 }
 
 /** Opens (and caches) the backend of one account, by account id (32 hex chars). */
@@ -70,7 +76,7 @@ export function storeBackend(store: Store): ObjectBackend {
     async readWhole(id) {
       try {
         const bytes = await store.get(id);
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) };
       } catch (e) {
         if (e instanceof StoreError && e.code === 'E_NOT_FOUND') return null;
         throw e;

@@ -11,7 +11,7 @@ import { StoreError } from '../errors.js';
 import { tempPath } from '../store/fs-atomic.js';
 import { checkId, FsObjects } from '../store/fs-objects.js';
 import type { ObjectId } from '../store/store.js';
-import type { ObjectBackend } from './backend.js';
+import type { ObjectBackend, WholeObject } from './backend.js';
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
@@ -71,8 +71,34 @@ function mkdirIfMissing(dir: string): boolean {
   }
 }
 
+/** Read buffers given back after their response was sent, reused for the next GETs.
+ *  Only buffers up to POOL_BUFFER_MAX_BYTES, at most POOL_MAX_BYTES in all. */
+const POOL_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
+const POOL_MAX_BYTES = 32 * 1024 * 1024;
+const pool: Buffer[] = [];
+let pooledBytes = 0;
+
+function takeBuffer(size: number): Buffer {
+  for (let i = pool.length - 1; i >= 0; i--) {
+    const b = pool[i];
+    // A much bigger buffer would hold memory a small object does not need.
+    if (b.length >= size && b.length <= 2 * size + 65536) {
+      pool.splice(i, 1);
+      pooledBytes -= b.length;
+      return b;
+    }
+  }
+  return Buffer.allocUnsafe(size);
+}
+
+function giveBack(b: Buffer): void {
+  if (b.length > POOL_BUFFER_MAX_BYTES || pooledBytes + b.length > POOL_MAX_BYTES) return;
+  pool.push(b);
+  pooledBytes += b.length;
+}
+
 /** The whole file in one buffer of its size, or null when it does not exist. */
-export function readWholeFile(path: string): Promise<Buffer | null> {
+export function readWholeFile(path: string): Promise<WholeObject | null> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -81,19 +107,22 @@ export function readWholeFile(path: string): Promise<Buffer | null> {
     throw e;
   }
   const done = (): void => close(fd, () => undefined); // a close error on a read-only fd says nothing
-  let buf: Buffer;
+  let whole: Buffer;
+  let size: number;
   try {
-    buf = Buffer.allocUnsafe(fstatSync(fd).size);
+    size = fstatSync(fd).size;
+    whole = takeBuffer(size);
   } catch (e) {
     done();
     throw e;
   }
+  const finish = (got: number): WholeObject => ({ body: whole.subarray(0, got), done: () => giveBack(whole) });
   return new Promise((resolve, reject) => {
     const step = (got: number): void => {
-      if (got === buf.length) return void (done(), resolve(buf));
-      read(fd, buf, got, buf.length - got, got, (err, n) => {
+      if (got === size) return void (done(), resolve(finish(got)));
+      read(fd, whole, got, size - got, got, (err, n) => {
         if (err) return void (done(), reject(err));
-        if (n === 0) return void (done(), resolve(buf.subarray(0, got))); // truncated meanwhile
+        if (n === 0) return void (done(), resolve(finish(got))); // truncated meanwhile
         step(got + n);
       });
     };

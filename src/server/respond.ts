@@ -21,9 +21,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(bytes);
 }
 
-export function sendBytes(res: ServerResponse, status: number, body: Uint8Array, headers: Record<string, string> = {}): void {
+/** `sent`: called once the body is handed to the kernel (not when the socket failed first). */
+export function sendBytes(res: ServerResponse, status: number, body: Uint8Array, headers: Record<string, string> = {}, sent?: () => void): void {
   res.writeHead(status, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, ...headers });
-  res.end(body);
+  res.end(body, sent);
 }
 
 export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number> = {}): void {
