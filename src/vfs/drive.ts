@@ -29,6 +29,15 @@ import type { VfsStatus } from './types.js';
 import type { Uploader } from './uploader.js';
 
 const MAX_ERRORS = 100;
+/** Files a commit seals at once (small files closed since the last commit wait for it). */
+const SEAL_PARALLEL = 32;
+
+/** Run `seal` over `files`, SEAL_PARALLEL at a time; the first failure rejects. */
+async function sealAll<T>(files: T[], seal: (f: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => { while (next < files.length) await seal(files[next++]); };
+  await Promise.all(Array.from({ length: Math.min(SEAL_PARALLEL, files.length) }, worker));
+}
 const enc = new TextEncoder();
 
 export interface Base {
@@ -180,7 +189,7 @@ export class Drive implements VfsContext {
   private async commitOnce(): Promise<void> {
     this.uploader.kick();
     const data = this.engine.data;
-    for (const f of [...data.unsealed]) if (pathOf(f) !== null) await data.seal(f);
+    await sealAll([...data.unsealed].filter((f) => pathOf(f) !== null), (f) => data.seal(f));
     const seq = this.journal.rotate();
     const out: SealedObject[] = [];
     let treeId = this.encodeDir(this.engine.top, out);

@@ -15,6 +15,7 @@ import type { Attr, DirEntry, StatFs, Vfs, VfsStatus } from './types.js';
 import { allocIno, markDirty, pathOf, typeBits, type DirNode, type FileNode, type LinkNode, type Node } from './nodes.js';
 import type { JournalOp } from './ops.js';
 import { FileData } from './file-data.js';
+import { SmallFiles } from './small-files.js';
 import type { VfsContext } from './context.js';
 
 const O_ACCMODE = 3;
@@ -36,11 +37,13 @@ export class VfsEngine implements Vfs {
   private readonly handles = new Map<number, Handle>();
   private nextFh = 1;
   readonly data: FileData;
+  readonly small: SmallFiles;
   /** True while the journal is replayed: apply() must not journal again. */
   replaying = false;
 
   constructor(readonly ctx: VfsContext, public top: DirNode) {
     this.data = new FileData(ctx);
+    this.small = new SmallFiles(this.data, ctx.journal);
   }
 
   // ---- nodes and paths ----
@@ -189,7 +192,14 @@ export class VfsEngine implements Vfs {
         break;
       }
       case 'rename': await this.applyRename(op.from, op.to, now, 0); break;
-      case 'data': await this.data.applyRecord(await this.resolve(op.path), op); break;
+      case 'data': {
+        const n = await this.resolve(op.path);
+        // Replay: sealed content replaces what an earlier 'inline' record left unsealed.
+        if (n.type === 'file' && n.dirty.size > 0) this.data.forget(n);
+        await this.data.applyRecord(n, op);
+        break;
+      }
+      case 'inline': await this.small.replay(await this.resolve(op.path), op); break;
       default: {
         const n = await this.resolve(op.path);
         if (op.op === 'chmod') n.perm = op.perm & 0o7777;
@@ -307,13 +317,15 @@ export class VfsEngine implements Vfs {
     // A real copy: Buffer#slice would be a view of the caller's memory.
     const copy = new Uint8Array(data.length);
     copy.set(data);
-    return this.data.write(f, copy, position, (h.flags & fsc.O_APPEND) !== 0);
+    // Marked changed once the write has run (after any keep queued on the file lock).
+    return this.data.write(f, copy, position, (h.flags & fsc.O_APPEND) !== 0).finally(() => this.small.changed(f));
   }
 
+  /** A close: small files go into the journal (small-files.ts), others are sealed. */
   async flush(fh: number): Promise<void> {
     const n = this.handle(fh).node;
     if (n.type !== 'file') return;
-    await this.data.seal(n);
+    if (!(await this.small.keep(n))) await this.data.seal(n);
     this.data.reportErrors(n);
   }
 
@@ -338,7 +350,8 @@ export class VfsEngine implements Vfs {
     if (n.type !== 'file') return;
     n.openCount--;
     if (pathOf(n) !== null) {
-      await this.data.seal(n).catch((e: Error) => this.ctx.recordError(`close of ${pathOf(n)}: ${e.message}`));
+      const kept = (): Promise<void> => this.small.keep(n).then((ok) => (ok ? undefined : this.data.seal(n)));
+      await kept().catch((e: Error) => this.ctx.recordError(`close of ${pathOf(n)}: ${e.message}`));
     } else if (n.openCount === 0) {
       this.data.forget(n);
     }
@@ -349,7 +362,7 @@ export class VfsEngine implements Vfs {
     if (n.type !== 'file') throw fsError('EINVAL', 'truncate');
     if (!Number.isSafeInteger(size) || size < 0) throw fsError('EINVAL', `size ${size}`);
     if (size > MAX_FILE_BYTES) throw fsError('EFBIG', `size ${size}`);
-    await this.data.truncate(n, size);
+    await this.data.truncate(n, size).finally(() => this.small.changed(n));
   }
 
   async truncate(path: string, size: number): Promise<void> {

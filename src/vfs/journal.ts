@@ -6,8 +6,11 @@
 //   key, domain AAD_JOURNAL, context = u64le fileSeq || u64le recordIndex) of JSON(op)
 // A torn last record (killed mid-write) fails to open and ends the replay of its file.
 // Records are written with write(2), not fsync'ed: they survive a killed process, and
-// what must survive a power cut is what fsync put on the store.
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+// what must survive a power cut is what fsync put on the store. The write is synchronous
+// (a few microseconds into the page cache): a round trip through libuv's thread pool
+// costs more, and waits behind whatever else the pool is doing (store fsyncs).
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AAD_JOURNAL } from '../crypto/labels.js';
 import { openObject, sealObject } from '../crypto/object.js';
@@ -24,10 +27,8 @@ const fileName = (seq: number): string => `${String(seq).padStart(12, '0')}.log`
 export class Journal {
   private seq: number;
   private recordIndex = 0;
-  private handle: FileHandle | null = null;
-  private handleSeq = -1;
-  private tail: Promise<void> = Promise.resolve();
-  private failed: Error | null = null;
+  private fd: number | null = null;
+  private fdSeq = -1;
   private stopped = false;
 
   private constructor(private readonly dir: string, private readonly p: CryptoPlatform, private readonly key: Uint8Array, seq: number) {
@@ -64,26 +65,38 @@ export class Journal {
     return this.seq;
   }
 
-  /** Append `op` to the current file. The file is chosen now (synchronously), so a
-   *  rotate() after this call does not move the record. Resolves once written. */
-  append(op: JournalOp): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+  /** Append `op` to the current file, synchronously: when this returns (or throws) the
+   *  record is written (or not). A rotate() after it does not move the record. */
+  appendSync(op: JournalOp): void {
+    if (this.stopped) return;
     const seq = this.seq;
     const index = this.recordIndex++;
     const sealed = sealObject(this.p, this.key, AAD_JOURNAL, context(seq, index), new TextEncoder().encode(JSON.stringify(op)));
     const rec = Buffer.allocUnsafe(4 + sealed.bytes.length);
     rec.writeUInt32LE(sealed.bytes.length, 0);
     rec.set(sealed.bytes, 4);
-    this.tail = this.tail.then(async () => {
-      if (this.stopped) return;
-      if (this.handleSeq !== seq) {
-        await this.handle?.close();
-        this.handle = await open(join(this.dir, fileName(seq)), 'a');
-        this.handleSeq = seq;
-      }
-      await this.handle!.write(rec);
-    }).catch((e: Error) => { this.failed = e; });
-    return this.tail.then(() => { if (this.failed) throw this.failed; });
+    if (this.fdSeq !== seq) {
+      this.closeFd();
+      this.fd = openSync(join(this.dir, fileName(seq)), 'a');
+      this.fdSeq = seq;
+    }
+    for (let at = 0; at < rec.length;) at += writeSync(this.fd!, rec, at);
+  }
+
+  /** appendSync as a promise (a failed write rejects). */
+  append(op: JournalOp): Promise<void> {
+    try {
+      this.appendSync(op);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  private closeFd(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.fdSeq = -1;
   }
 
   /** Start a new file; returns the seq of the file just closed for appends. */
@@ -96,22 +109,20 @@ export class Journal {
 
   /** Delete every file with seq <= `seq` (their changes are in a committed root). */
   async dropThrough(seq: number): Promise<void> {
-    await this.tail;
+    if (this.fdSeq >= 0 && this.fdSeq <= seq) this.closeFd();
     for (const n of await readdir(this.dir)) {
       if (/^\d{12}\.log$/.test(n) && Number(n.slice(0, 12)) <= seq) await unlink(join(this.dir, n)).catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
-    await this.tail;
     this.stopped = true;
-    await this.handle?.close();
-    this.handle = null;
+    this.closeFd();
   }
 
-  /** Crash simulation for tests: stop writing at once, without flushing anything queued. */
+  /** Crash simulation for tests: stop writing at once (every record so far is written). */
   abandon(): void {
     this.stopped = true;
-    void this.tail.then(() => this.handle?.close());
+    this.closeFd();
   }
 }
