@@ -4,7 +4,9 @@
 // the same mount (disk cache + memory cache), "cold" from a fresh mount with an empty
 // cache (store -> cache -> decrypt), from the FsStore and from `megafs serve` on loopback
 // (BENCH_VFS_SERVE=0 skips that). Also prints peak RSS (sampled every 50 ms) against
-// the configured caches. BENCH_DIR picks the disk (default os.tmpdir()).
+// the configured caches. BENCH_DIR picks the disk (default os.tmpdir()). The memory cache
+// is the product default (defaultMemCacheBytes(): from the RAM; MEGAFS_MEM_CACHE_MB
+// overrides it), printed with the results.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -18,13 +20,13 @@ import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
-import { openVfs, type VfsHandle } from '../src/vfs/index.js';
+import { defaultMemCacheBytes, openVfs, type VfsHandle } from '../src/vfs/index.js';
 
 const MiB = 1 << 20;
 const TOTAL_MB = Number(process.env.BENCH_VFS_MB ?? 1024);
 const RANDOM_READS = 2000;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
-const MEM_CACHE = 256 * MiB;
+const MEM_CACHE = defaultMemCacheBytes();
 const DISK_CACHE = 4 * TOTAL_MB * MiB;
 
 /** Copy every object and the root of `from` into `to` (not timed). */
@@ -81,7 +83,7 @@ async function vfs(dir: string, block: Uint8Array) {
   const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
   const mount = (name: string): Promise<VfsHandle> => openVfs({
     store, keys, stateDir: join(dir, name, 'state'), cacheDir: join(dir, name, 'cache'), cacheSizeBytes: DISK_CACHE,
-    memCacheBytes: MEM_CACHE, deviceId: name, log: () => undefined,
+    deviceId: name, log: () => undefined,
   });
   const v = await mount('a');
   const write = await timed(async () => {
@@ -111,7 +113,7 @@ async function vfs(dir: string, block: Uint8Array) {
       await copyStore(store, http);
       const s = await openVfs({
         store: http, keys, stateDir: join(dir, 'c', 'state'), cacheDir: join(dir, 'c', 'cache'), cacheSizeBytes: DISK_CACHE,
-        memCacheBytes: MEM_CACHE, deviceId: 'c', log: () => undefined,
+        deviceId: 'c', log: () => undefined,
       });
       serveCold = await timed(() => readVfs(s, buf));
       await s.close();
@@ -147,7 +149,7 @@ try {
   console.log(`cold read, serve MB/s    ${'-'.padStart(10)}  ${v.serveCold.toFixed(0).padStart(14)}   (megafs serve on loopback)`);
   console.log(`random 4 KiB reads/s     ${p.iops.toFixed(0).padStart(10)}  ${v.iops.toFixed(0).padStart(14)}   ${pct(v.iops, p.iops)}`);
   console.log(`sealChunk alone MB/s      ${sealRate(block).toFixed(0).padStart(10)}   (the crypto ceiling for writes)`);
-  console.log(`peak RSS ${(peakRss / MiB).toFixed(0)} MiB (memory cache ${MEM_CACHE / MiB} MiB)`);
+  console.log(`peak RSS ${(peakRss / MiB).toFixed(0)} MiB (memory cache ${MEM_CACHE / MiB} MiB: the default; crypto workers ${process.env.MEGAFS_CRYPTO_WORKERS ?? 'default'})`);
 } finally {
   clearInterval(sampler);
   await rm(dir, { recursive: true, force: true });

@@ -84,6 +84,28 @@ export class FsObjects {
     }
   }
 
+  /** Store the file at `path` (its hash vouched for by the caller) as object `id`:
+   *  fsync it, then link(2) it into place (one inode, no copy) and fsync the leaf directory.
+   *  Across file systems (EXDEV) or without hard links it is copied through tmp/ instead.
+   *  Returns the object's size when this call created it, null when it existed. */
+  async putFile(id: ObjectId, path: string): Promise<number | null> {
+    const final = this.path(id);
+    if ((await this.size(id)) !== null) return null;
+    const fh = await open(path, 'r');
+    let sizeBytes: number;
+    try {
+      await fh.sync();
+      sizeBytes = (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4)));
+    if (linked === 'copy') return (await this.putChecked(id, new Uint8Array(await readFile(path)))) ? sizeBytes : null;
+    if (!linked) return null;
+    await fsyncDir(join(this.objectsDir, id.slice(0, 2), id.slice(2, 4)));
+    return sizeBytes;
+  }
+
   /** The object's bytes or a range of them; E_NOT_FOUND when absent. */
   async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
     const path = this.path(id);
@@ -193,6 +215,23 @@ async function publish(temp: string, final: string): Promise<boolean | 'no-dir'>
   } catch (e) {
     if (notFound(e)) return 'no-dir';
     throw e;
+  }
+}
+
+/** link(2) `from` to `to`: true when created, false when `to` existed, 'copy' when no
+ *  hard link can be made here (another file system, no link support). */
+async function linkInto(from: string, to: string, makeDir: () => Promise<unknown>): Promise<boolean | 'copy'> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await link(from, to);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code === 'ENOENT' && attempt === 0) { await makeDir(); continue; } // the shard is new (or `from` is gone: link says so again)
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return 'copy';
+      throw e;
+    }
   }
 }
 

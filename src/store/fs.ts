@@ -50,6 +50,13 @@ export class FsStore implements Store {
     if (await this.objects.put(id, body)) this.adjust(body.length, 1);
   }
 
+  /** Hard-links `path` in when it is on the store's file system (no second copy of the
+   *  bytes), else copies it. */
+  async putFile(id: ObjectId, path: string): Promise<void> {
+    const created = await this.objects.putFile(id, path);
+    if (created !== null) this.adjust(created, 1);
+  }
+
   get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
     return this.objects.get(id, range);
   }

@@ -42,6 +42,11 @@ export interface Store {
   /** Store an object. Refuses (E_HASH_MISMATCH) a body whose SHA-256 is not `id`.
    *  Idempotent: putting an object that exists succeeds. Acknowledged means durable. */
   put(id: ObjectId, body: Uint8Array): Promise<void>;
+  /** Optional (local stores): store the object held in the local file `path`, a file this
+   *  process wrote and whose SHA-256 it computed as `id` (not hashed again). The store may
+   *  hard-link the file instead of copying it, so the file must never change afterwards
+   *  (replace it, never rewrite it). Same guarantees as put: acknowledged means durable. */
+  putFile?(id: ObjectId, path: string): Promise<void>;
   /** The object's bytes, or a byte range of them. E_NOT_FOUND when absent. */
   get(id: ObjectId, range?: ByteRange): Promise<Uint8Array>;
   has(id: ObjectId): Promise<boolean>;

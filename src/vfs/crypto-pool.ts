@@ -8,7 +8,9 @@ import { Worker } from 'node:worker_threads';
 import { openChunk, sealChunk, type ChunkPlace } from '../crypto/chunk.js';
 import type { SealedObject } from '../crypto/object.js';
 import { IntegrityError, MegafsError } from '../errors.js';
+import { CHUNK_SIZE } from '../format/constants.js';
 import { nodePlatform } from '../platform/node.js';
+import { adoptSealedBuffer, takeSealedBuffer } from './buffer-pool.js';
 
 /** Below this many bytes a chunk is sealed/opened on the calling thread.
  *  Workers run only with MEGAFS_CRYPTO_WORKERS=N (or =auto: one per core). */
@@ -16,7 +18,7 @@ const INLINE_BYTES = 128 * 1024;
 const MAX_WORKERS = 8;
 
 type JobInput = { key: Uint8Array; fileId: Uint8Array; chunkIndex: number; isLast: boolean; bytes: Uint8Array } &
-  ({ op: 'seal' } | { op: 'open'; id?: string });
+  ({ op: 'seal'; out?: Uint8Array } | { op: 'open'; id?: string });
 export type CryptoJob = JobInput & { seq: number };
 
 interface Reply { seq: number; id?: string; bytes?: Uint8Array; input?: Uint8Array; error?: string; code?: string }
@@ -33,7 +35,6 @@ function startSlot(): Slot {
   // execArgv []: not the parent's flags (`node --input-type=module -e` would refuse a file).
   const worker = new Worker(new URL('./crypto-worker.js', import.meta.url), { execArgv: [] });
   const slot: Slot = { worker, jobs: new Map() };
-  worker.unref();
   worker.on('message', (r: Reply) => {
     const job = slot.jobs.get(r.seq);
     if (!job) return;
@@ -50,6 +51,9 @@ function startSlot(): Slot {
   };
   worker.on('error', dead);
   worker.on('exit', (code) => dead(new Error(`crypto worker exited with code ${code}`)));
+  // Unref only now: adding a 'message' listener refs the worker's port again, and an
+  // idle worker left ref'ed that way kept whole processes (CLI, test files) from exiting.
+  worker.unref();
   return slot;
 }
 
@@ -57,7 +61,6 @@ function pick(): Slot | null {
   if (!slots) {
     slots = [];
     try {
-      // Opt-in for now: with workers, test/unit/vfs.test.js hung once (not yet understood).
       const env = process.env.MEGAFS_CRYPTO_WORKERS;
       const n = env === 'auto' ? Math.min(MAX_WORKERS, availableParallelism()) : Math.min(MAX_WORKERS, Number(env ?? 0) || 0);
       for (let i = 0; i < n; i++) slots.push(startSlot());
@@ -98,20 +101,32 @@ function run(job: JobInput, owned = false): Promise<Reply> | null {
   if (!slot) return null;
   const s = ++seq;
   const { bytes, transfer } = postable(job.bytes, owned);
+  if (job.op === 'seal' && job.out) transfer.push(job.out.buffer as ArrayBuffer);
   return new Promise<Reply>((resolve, reject) => {
+    // postMessage may throw (a buffer that cannot move): no job is recorded then, so a
+    // worker is never left ref'ed waiting for a reply that cannot come.
+    slot.worker.postMessage({ ...job, seq: s, bytes }, transfer);
     if (slot.jobs.size === 0) slot.worker.ref();
     slot.jobs.set(s, { resolve, reject });
-    slot.worker.postMessage({ ...job, seq: s, bytes }, transfer);
   });
 }
 
-/** sealChunk, on a worker when the chunk is big enough. */
+/** Chunks at least this big are sealed into a pooled buffer (buffer-pool.ts). */
+const POOLED_BYTES = 512 * 1024;
+
+/** sealChunk, on a worker when the chunk is big enough. Big chunks are sealed into a
+ *  pooled buffer: the caller hands the result to releaseSealed once nothing uses it. */
 export async function sealChunkAsync(key: Uint8Array, place: ChunkPlace, plain: Uint8Array): Promise<SealedObject> {
-  const pending = plain.length < INLINE_BYTES ? null : run({ op: 'seal', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: plain });
-  if (!pending) return sealChunk(nodePlatform, key, place, plain);
+  const pooled = plain.length >= POOLED_BYTES && plain.length <= CHUNK_SIZE;
+  const inline = (): SealedObject => sealChunk(nodePlatform, key, place, plain, undefined, pooled ? takeSealedBuffer() : undefined);
+  if (plain.length < INLINE_BYTES) return inline();
+  const out = pooled ? takeSealedBuffer() : undefined;
+  const pending = run({ op: 'seal', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: plain, out });
+  if (!pending) return sealChunk(nodePlatform, key, place, plain, undefined, out);
   const r = await pending.catch(() => null);
-  if (!r) return sealChunk(nodePlatform, key, place, plain); // the worker died: our bytes were copied
+  if (!r) return inline(); // the worker died: our bytes were copied
   if (r.error !== undefined) throw new Error(`BUG: sealing failed on a worker: ${r.error}`);
+  adoptSealedBuffer(r.bytes!.buffer as ArrayBuffer);
   return { id: r.id!, bytes: r.bytes! };
 }
 

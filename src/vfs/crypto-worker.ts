@@ -11,7 +11,8 @@ port.on('message', (job: CryptoJob) => {
   const place = { fileId: job.fileId, chunkIndex: job.chunkIndex, isLast: job.isLast };
   try {
     if (job.op === 'seal') {
-      const o = sealChunk(nodePlatform, job.key, place, job.bytes);
+      // Into the caller's pooled output buffer when it sent one (no fresh 1 MiB here).
+      const o = sealChunk(nodePlatform, job.key, place, job.bytes, undefined, job.out);
       // The input goes back too (crypto-pool reuses its buffer).
       port.postMessage({ seq: job.seq, id: o.id, bytes: o.bytes, input: job.bytes }, [o.bytes.buffer as ArrayBuffer, job.bytes.buffer as ArrayBuffer]);
     } else {

@@ -8,6 +8,7 @@
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
+import { freshBuffer } from './fresh-buffers.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
@@ -182,11 +183,11 @@ export class FileData {
     let b = f.dirty.get(idx);
     if (!b) {
       const base = overwritesAll ? null : await this.sealedPlain(f, idx);
-      b = new Uint8Array(capacityFor(Math.max(need, base?.length ?? 0)));
+      b = freshBuffer(capacityFor(Math.max(need, base?.length ?? 0)));
       if (base) b.set(base);
       this.setDirty(f, idx, b);
     } else if (b.length < need) {
-      const nb = new Uint8Array(capacityFor(need));
+      const nb = freshBuffer(capacityFor(need));
       nb.set(b);
       this.setDirty(f, idx, (b = nb));
     }

@@ -2,7 +2,7 @@
 // the last root this machine saw (E_ROLLBACK), replays the local journal on top of it and
 // resumes the pending uploads. See docs/design.md "vfs".
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, totalmem } from 'node:os';
 import { isMegafsError, MegafsError } from '../errors.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import { checkNotRolledBack, openRoot, rootHash } from '../crypto/root.js';
@@ -29,7 +29,7 @@ export interface OpenVfsOptions {
   /** Ciphertext object cache. */
   cacheDir: string;
   cacheSizeBytes: number;
-  /** Decrypted chunks kept in memory (default 64 MiB). */
+  /** Decrypted chunks kept in memory (default defaultMemCacheBytes(): from the RAM). */
   memCacheBytes?: number;
   /** Names this machine in roots it writes (any string; hashed to 16 bytes). */
   deviceId: string;
@@ -48,6 +48,18 @@ export interface VfsHandle extends Vfs {
 }
 
 const UPLOAD_MEM_BYTES = 64 << 20;
+/** Bounds of the default memory cache: an eighth of the RAM, within these. */
+const MEM_CACHE_MIN_BYTES = 64 << 20;
+const MEM_CACHE_MAX_BYTES = 2 * 1024 ** 3;
+
+/** The memory cache a mount gets unless told otherwise: totalmem/8 clamped to
+ *  [64 MiB, 2 GiB] (2 GiB on a 16 GiB machine: a hot GiB file reads at memory speed).
+ *  MEGAFS_MEM_CACHE_MB overrides it. */
+export function defaultMemCacheBytes(): number {
+  const env = Number(process.env.MEGAFS_MEM_CACHE_MB);
+  if (Number.isFinite(env) && env > 0) return Math.floor(env * 1024 * 1024);
+  return Math.min(MEM_CACHE_MAX_BYTES, Math.max(MEM_CACHE_MIN_BYTES, Math.floor(totalmem() / 8)));
+}
 
 function deviceHex(deviceId: string): string {
   if (/^[0-9a-f]{32}$/.test(deviceId)) return deviceId;
@@ -93,7 +105,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   const uploader = new Uploader(opts.store, cache, opts.uploadConcurrency ?? 8, UPLOAD_MEM_BYTES, (line) => ref.drive?.recordError(line));
   const drive = new Drive({
     store: opts.store, keys: opts.keys, stateDir: opts.stateDir, deviceIdHex: deviceHex(opts.deviceId),
-    hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, memCacheBytes: opts.memCacheBytes ?? 64 << 20,
+    hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, memCacheBytes: opts.memCacheBytes ?? defaultMemCacheBytes(),
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
   drive.journalFrom = journalFrom;

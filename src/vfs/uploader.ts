@@ -3,7 +3,8 @@
 // FAIL_REPORT_ATTEMPTS failed attempts the failure is reported (to waiters such as
 // fsync, and to status().errors) while retries go on in the background. An object's
 // bytes stay in memory while under `memLimitBytes` in total; past that the task reads
-// them back from the disk cache when it runs.
+// them back from the disk cache when it runs. A store with putFile (a local FsStore) gets
+// objects sealed by this process as the cache file itself (hard-linked: written once).
 import PQueue from 'p-queue';
 import type { Store } from '../store/store.js';
 import type { DiskCache } from './disk-cache.js';
@@ -15,6 +16,10 @@ const BACKOFF_MAX_MS = 5000;
 interface Pending {
   id: string;
   bytes: Uint8Array | null;
+  /** Sealed by this process: its cache file's hash is known to be `id` (putFile may link it). */
+  fresh: boolean;
+  /** Gives `bytes` back to the buffer pool once uploaded. */
+  release?: () => void;
   attempts: number;
   lastError: Error | null;
   done: Promise<void>;
@@ -48,13 +53,19 @@ export class Uploader {
     return this.pending.has(id);
   }
 
-  /** Queue `id` for upload (no-op when already queued). The caller pinned it in the cache. */
-  enqueue(id: string, bytes: Uint8Array | null): void {
-    if (this.pending.has(id) || this.closed) return;
+  /** Queue `id` for upload (no-op when already queued). The caller pinned it in the cache.
+   *  `bytes`: the object as just sealed here (null: read it back from the cache; replayed
+   *  from the journal). `release` is called once the uploader no longer needs `bytes`. */
+  enqueue(id: string, bytes: Uint8Array | null, release?: () => void): void {
+    if (this.pending.has(id) || this.closed) { release?.(); return; }
     let resolve!: () => void;
     const done = new Promise<void>((r) => { resolve = r; });
-    const keep = bytes !== null && this.memBytes + bytes.length <= this.memLimitBytes;
-    const p: Pending = { id, bytes: keep ? bytes : null, attempts: 0, lastError: null, done, resolve, onFail: new Set() };
+    const fresh = bytes !== null;
+    const keep = fresh && !this.store.putFile && this.memBytes + bytes.length <= this.memLimitBytes;
+    if (!keep) release?.();
+    const p: Pending = {
+      id, bytes: keep ? bytes : null, fresh, release: keep ? release : undefined, attempts: 0, lastError: null, done, resolve, onFail: new Set(),
+    };
     if (keep && bytes) this.memBytes += bytes.length;
     this.pending.set(id, p);
     void this.queue.add(() => this.run(p));
@@ -63,9 +74,16 @@ export class Uploader {
   private async run(p: Pending): Promise<void> {
     while (!this.closed) {
       try {
-        const bytes = p.bytes ?? (await this.cache.get(p.id));
-        if (!bytes) throw new Error(`object ${p.id.slice(0, 16)} vanished from the cache before upload`);
-        await this.store.put(p.id, bytes);
+        const vanished = (): Error => new Error(`object ${p.id.slice(0, 16)} vanished from the cache before upload`);
+        if (!p.bytes && p.fresh && this.store.putFile) {
+          const path = this.cache.fileOf(p.id);
+          if (!path) throw vanished();
+          await this.store.putFile(p.id, path);
+        } else {
+          const bytes = p.bytes ?? (await this.cache.get(p.id));
+          if (!bytes) throw vanished();
+          await this.store.put(p.id, bytes);
+        }
         this.finish(p);
         return;
       } catch (e) {
@@ -83,6 +101,8 @@ export class Uploader {
   private finish(p: Pending): void {
     if (p.bytes) this.memBytes -= p.bytes.length;
     p.bytes = null;
+    p.release?.();
+    p.release = undefined;
     this.pending.delete(p.id);
     this.cache.unpin(p.id);
     p.resolve();

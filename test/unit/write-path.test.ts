@@ -1,0 +1,119 @@
+// The vfs write path's helpers: the sealed-buffer pool, pre-faulted buffers, FsStore.putFile
+// (a cache file hard-linked into the store), the default memory cache, and processes using
+// the crypto worker pool exiting on their own (they once hung: an idle worker stayed ref'ed).
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHUNK_SIZE } from '../../src/format/constants.js';
+import { FsStore } from '../../src/store/fs.js';
+import { freeSealedBuffers, releaseSealed, SEALED_CHUNK_BYTES, takeSealedBuffer } from '../../src/vfs/buffer-pool.js';
+import { copyOf, freshBuffer } from '../../src/vfs/fresh-buffers.js';
+import { defaultMemCacheBytes } from '../../src/vfs/index.js';
+import { randomObject } from '../helpers/store-suite.js';
+
+test('buffer pool: a released buffer comes back once; foreign buffers are ignored', (t) => {
+  const a = takeSealedBuffer();
+  t.is(a.length, SEALED_CHUNK_BYTES);
+  const before = freeSealedBuffers();
+  releaseSealed(a.subarray(0, 100));
+  releaseSealed(a); // a second release of the same buffer must not list it twice
+  t.is(freeSealedBuffers(), before + 1);
+  releaseSealed(new Uint8Array(SEALED_CHUNK_BYTES)); // not made by the pool
+  t.is(freeSealedBuffers(), before + 1);
+  const b = takeSealedBuffer();
+  const c = takeSealedBuffer();
+  t.is(b.buffer, a.buffer);
+  t.not(c.buffer, a.buffer);
+});
+
+test('fresh buffers: zeroed, the right size, and copies are private', async (t) => {
+  for (let i = 0; i < 20; i++) {
+    const b = freshBuffer(CHUNK_SIZE);
+    t.is(b.length, CHUNK_SIZE);
+    t.true(b.every((x) => x === 0));
+    await new Promise((r) => setTimeout(r, 2)); // let the helper thread refill
+  }
+  const src = new Uint8Array(CHUNK_SIZE).fill(7);
+  const copy = copyOf(src);
+  src.fill(1);
+  t.true(copy.every((x) => x === 7));
+  t.is(copyOf(new Uint8Array(10)).length, 10);
+});
+
+test('FsStore.putFile links the file in once, counted once, readable by id', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-putfile-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = await FsStore.open(join(dir, 'store'));
+  const o = randomObject(5000);
+  const file = join(dir, 'cached');
+  await writeFile(file, o.body);
+  const before = await store.usage();
+  await store.putFile(o.id, file);
+  await store.putFile(o.id, file); // idempotent
+  t.deepEqual(await store.get(o.id), o.body);
+  const after = await store.usage();
+  t.is(after.objectCount, before.objectCount + 1);
+  t.is(after.usedBytes, before.usedBytes + o.body.length);
+  const objectPath = join(dir, 'store', 'objects', o.id.slice(0, 2), o.id.slice(2, 4), o.id);
+  t.is((await stat(objectPath)).ino, (await stat(file)).ino); // same file system: one inode
+  await t.throwsAsync(store.putFile('zz', file), { code: 'E_BAD_ID' });
+});
+
+test('default memory cache: an eighth of the RAM within bounds, MEGAFS_MEM_CACHE_MB overrides', (t) => {
+  const saved = process.env.MEGAFS_MEM_CACHE_MB;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.MEGAFS_MEM_CACHE_MB;
+    else process.env.MEGAFS_MEM_CACHE_MB = saved;
+  });
+  delete process.env.MEGAFS_MEM_CACHE_MB;
+  const d = defaultMemCacheBytes();
+  t.true(d >= 64 * 1024 * 1024 && d <= 2 * 1024 ** 3);
+  process.env.MEGAFS_MEM_CACHE_MB = '100';
+  t.is(defaultMemCacheBytes(), 100 * 1024 * 1024);
+});
+
+/** Run a script in a fresh node process; resolves with its exit code (null if killed). */
+function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, timeout: 60_000 }, (_e, stdout, stderr) => {
+      resolve({ code: child.exitCode, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+test('a vfs on crypto workers writes, reads back and its process exits by itself', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-workers-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const src = (p: string): string => JSON.stringify(fileURLToPath(new URL(`../../src/${p}`, import.meta.url)));
+  const script = `
+    import { randomBytes } from 'node:crypto';
+    import { constants as fsc } from 'node:fs';
+    const { deriveDriveKeys } = await import(${src('crypto/keys.js')});
+    const { FsStore } = await import(${src('store/fs.js')});
+    const { openVfs } = await import(${src('vfs/index.js')});
+    const dir = ${JSON.stringify(dir)};
+    const store = await FsStore.open(dir + '/store');
+    const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
+    const opts = { store, keys, stateDir: dir + '/s', cacheDir: dir + '/c', cacheSizeBytes: 1 << 30, deviceId: 'a', log: () => undefined };
+    const data = randomBytes(9 * (1 << 20) + 12345);
+    const v = await openVfs(opts);
+    const fh = await v.create('/f', 0o644, fsc.O_RDWR);
+    for (let off = 0; off < data.length; off += 1 << 20) await v.write(fh, data.subarray(off, off + (1 << 20)), off);
+    await v.fsync(fh, false);
+    await v.release(fh);
+    await v.close();
+    const w = await openVfs({ ...opts, cacheDir: dir + '/c2', stateDir: dir + '/s2', deviceId: 'b' });
+    const back = new Uint8Array(data.length);
+    const rh = await w.open('/f', fsc.O_RDONLY);
+    for (let off = 0; off < data.length; off += 1 << 20) await w.read(rh, back.subarray(off), Math.min(1 << 20, data.length - off), off);
+    await w.release(rh);
+    await w.close();
+    console.log(Buffer.compare(back, data) === 0 ? 'same' : 'different');
+  `;
+  const r = await runNode(script, { MEGAFS_CRYPTO_WORKERS: '2' });
+  t.is(r.code, 0, r.out);
+  t.is(r.out.trim(), 'same');
+});
