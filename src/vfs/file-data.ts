@@ -8,7 +8,7 @@
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
-import { freshBuffer } from './fresh-buffers.js';
+import { copyOf, freshBuffer } from './fresh-buffers.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
@@ -202,7 +202,7 @@ export class FileData {
     this.ctx.changed();
   }
 
-  /** `data` must be the caller's private copy: whole chunks of it become dirty buffers. */
+  /** `data` stays the caller's: every byte of it is copied before this resolves. */
   write(f: FileNode, data: Uint8Array, position: number, append: boolean): Promise<number> {
     return this.locked(f, async () => {
       if (append) position = f.size;
@@ -216,8 +216,8 @@ export class FileData {
       for (const s of planRange(position, data.length)) {
         const piece = data.subarray(s.bufferOffset, s.bufferOffset + s.length);
         if (s.length === CHUNK_SIZE) {
-          // A whole chunk: adopt the caller's private copy (engine.write made it), no copy.
-          this.setDirty(f, s.chunkIndex, piece);
+          // A whole chunk: one copy, into pre-faulted memory (the caller reuses `data`).
+          this.setDirty(f, s.chunkIndex, copyOf(piece));
           continue;
         }
         const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
