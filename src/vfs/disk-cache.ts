@@ -55,6 +55,11 @@ export class DiskCache {
     return this.path(id);
   }
 
+  /** Read path: the size of a cached object in bytes, or null when not cached. */
+  sizeOf(id: string): number | null {
+    return this.entries.get(id)?.sizeBytes ?? null;
+  }
+
   has(id: string): boolean {
     return this.entries.has(id);
   }

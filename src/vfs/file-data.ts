@@ -85,9 +85,11 @@ export class FileData {
             return plain;
           }
         }
-        let got: { bytes: Uint8Array; checked: boolean; owned: boolean };
+        let got: { bytes: Uint8Array; checked: boolean; owned: boolean; release?: () => void };
         try {
-          got = await this.ctx.fetchChunk(id);
+          // The cache file into a reused buffer when it is there, else the object path.
+          const local = await this.ctx.reader.readObject(id);
+          got = local ? { ...local, checked: false, owned: false } : await this.ctx.fetchChunk(id);
         } catch (e) {
           this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex}`);
@@ -101,6 +103,8 @@ export class FileData {
         } catch (e) {
           this.ctx.log(`megafs: chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex} failed its integrity check`);
+        } finally {
+          got.release?.();
         }
       })().finally(() => this.inflight.delete(id));
       this.inflight.set(id, p);
