@@ -9,6 +9,8 @@
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { copyOf, freshBuffer } from './fresh-buffers.js';
+import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
+import { ReadAhead } from './read-ahead.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
@@ -39,6 +41,8 @@ export class FileData {
   /** Files with changes not yet sealed (the commit seals them first). */
   readonly unsealed = new Set<FileNode>();
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
+  /** Chunks read ahead for sequential readers, keyed by stageKey (read-ahead.ts). */
+  private readonly staged = new ReadAhead();
   /** Cache writes of chunks sealed ahead, not yet waited for (at most MAX_PERSISTING). */
   private readonly persisting = new WeakMap<FileNode, Promise<void>[]>();
 
@@ -138,6 +142,14 @@ export class FileData {
       const ref = await this.sealedRef(f, s.chunkIndex);
       if (ref) {
         plain = this.ctx.memGet(ref.id);
+        if (!plain) {
+          // Read ahead for a sequential reader: wait for it, copy out synchronously.
+          const key = stageKey(f, s.chunkIndex, ref);
+          const loading = this.staged.loadingOf(key);
+          if (loading) await loading;
+          const n = this.staged.copyOut(key, s.offsetInChunk, dest);
+          if (n !== null) { dest.fill(0, n); return; }
+        }
         if (!plain && !this.inflight.has(ref.id)) {
           const place = { fileId: f.fileId, chunkIndex: s.chunkIndex, isLast: ref.isLast };
           const n = await this.ctx.reader.readInto(ref.id, f.chunkKey, place, s.offsetInChunk, dest);
@@ -151,6 +163,38 @@ export class FileData {
     dest.fill(0, avail);
   }
 
+  /** Read chunk idx ahead of a sequential reader: from the disk cache into the read-ahead
+   *  buffers (not the memory cache), else through the object path. */
+  private async prefetch(f: FileNode, idx: number): Promise<void> {
+    const ref = await this.sealedRef(f, idx);
+    if (!ref || this.inflight.has(ref.id) || this.ctx.memGet(ref.id)) return;
+    const place = { fileId: f.fileId, chunkIndex: idx, isLast: ref.isLast };
+    if (this.ctx.cache.has(ref.id)) this.staged.load(stageKey(f, idx, ref), (out) => this.fillAhead(f, ref.id, place, out));
+    else await this.openSealed(f, idx, ref.id, ref.isLast);
+  }
+
+  /** Chunk `id`'s plaintext into `out`: by range when verified, else read from its cache
+   *  file and checked in full (then recorded as verified). Null on any failure: the
+   *  reader's own read then opens the chunk and reports it. */
+  private async fillAhead(f: FileNode, id: string, place: ChunkPlace, out: Uint8Array): Promise<Uint8Array | null> {
+    const known = this.ctx.reader.dataLengthOf(id, f.chunkKey, place);
+    if (known !== null) {
+      const dest = out.subarray(0, known);
+      return (await this.ctx.reader.readInto(id, f.chunkKey, place, 0, dest)) === known ? dest : null;
+    }
+    const local = await this.ctx.reader.readObject(id);
+    if (!local) return null;
+    try {
+      const plain = openChunk(this.ctx.p, f.chunkKey, place, local.bytes, id, out);
+      this.ctx.reader.markVerified(id, f.chunkKey, place, local.bytes, plain.length);
+      return plain;
+    } catch {
+      return null;
+    } finally {
+      local.release();
+    }
+  }
+
   async read(f: FileNode, buf: Uint8Array, length: number, position: number, sequential: boolean): Promise<number> {
     if (position >= f.size || length <= 0) return 0;
     const n = Math.min(length, f.size - position);
@@ -160,7 +204,7 @@ export class FileData {
       const last = lastChunkIndex(f.size);
       const from = spans[spans.length - 1].chunkIndex + 1;
       for (let i = from; i < from + PREFETCH_CHUNKS && i <= last; i++) {
-        if (!f.dirty.has(i)) void this.sealedPlain(f, i).catch(() => undefined);
+        if (!f.dirty.has(i)) void this.prefetch(f, i).catch(() => undefined);
       }
     }
     return n;
@@ -392,6 +436,11 @@ export class FileData {
     n.origin = null;
     markDirty(n.parent);
   }
+}
+
+/** Read-ahead entries are per (chunk id, file, index, isLast): what a full open checks. */
+function stageKey(f: FileNode, idx: number, ref: { id: string; isLast: boolean }): string {
+  return `${ref.id}:${toHex(f.fileId)}:${idx}:${ref.isLast ? 1 : 0}`;
 }
 
 export function isEio(e: unknown): boolean {

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveDriveKeys } from '../../src/crypto/keys.js';
@@ -101,5 +101,48 @@ test('read path: once checked, a chunk is read by range from its cache file', as
   t.true((await readAt(v, fh, 100_000, 4096)).equals(w.data.subarray(100_000, 104_096)));
   // An unchecked chunk of the same file still fails its full check.
   await t.throwsAsync(readAt(v, fh, MiB + 5, 10), { code: 'EIO' });
+  await v.release(fh);
+});
+
+test('read path: sequential reads (read ahead into reused buffers) equal the written bytes', async (t) => {
+  const w = await world(t);
+  for (const size of [1 << 20, 128 * 1024, 100_000]) {
+    const v = await w.open();
+    const fh = await v.open('/f.bin', fsc.O_RDONLY);
+    const parts: Buffer[] = [];
+    for (let at = 0; ; at += size) {
+      const b = await readAt(v, fh, at, size);
+      if (b.length === 0) break;
+      parts.push(b);
+    }
+    t.true(Buffer.concat(parts).equals(w.data), `reads of ${size}`);
+    // Again on the same handle (now verified, read by range).
+    t.true((await readAt(v, fh, 0, w.data.length)).equals(w.data));
+    await v.release(fh);
+    await v.close();
+  }
+});
+
+test('read path: a sequential reader of a damaged chunk gets EIO, never its bytes', async (t) => {
+  const w = await world(t);
+  // Damage chunk 1 only: flip one full chunk and see whether chunk 0 still reads.
+  const full = [];
+  for (const path of w.chunkFiles) if ((await stat(path)).size >= MiB) full.push(path);
+  t.is(full.length, 2);
+  await flipEnds([full[0]]);
+  const probe = await w.open();
+  const pfh = await probe.open('/f.bin', fsc.O_RDONLY);
+  const chunk0Damaged = await readAt(probe, pfh, 0, 16).then(() => false, () => true);
+  await probe.release(pfh);
+  await probe.close();
+  if (chunk0Damaged) await flipEnds(full); // undo the first, damage the second
+  const v = await w.open();
+  t.teardown(() => v.close());
+  const fh = await v.open('/f.bin', fsc.O_RDONLY);
+  // Chunk 0 reads; being sequential, it reads chunk 1 ahead, which fails its check there.
+  t.true((await readAt(v, fh, 0, MiB)).equals(w.data.subarray(0, MiB)));
+  await t.throwsAsync(readAt(v, fh, MiB, MiB), { code: 'EIO' });
+  t.true(w.lines.some((l) => l.includes('/f.bin') && /chunk 1/.test(l)), w.lines.join('\n'));
+  t.true((await readAt(v, fh, 2 * MiB, MiB)).equals(w.data.subarray(2 * MiB)));
   await v.release(fh);
 });
