@@ -11,6 +11,7 @@ import { fromBase64, fromHex, toBase64, toHex } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES, NAME_MAX_BYTES } from '../format/constants.js';
 import { XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
 import { chunkCount } from '../chunking/offsets.js';
+import { copyOf } from './fresh-buffers.js';
 import type { Attr, DirEntry, StatFs, Vfs, VfsStatus } from './types.js';
 import { allocIno, markDirty, pathOf, typeBits, type DirNode, type FileNode, type LinkNode, type Node } from './nodes.js';
 import type { JournalOp } from './ops.js';
@@ -314,9 +315,10 @@ export class VfsEngine implements Vfs {
     const h = this.handle(fh);
     const f = this.fileOf(h);
     if ((h.flags & O_ACCMODE) === fsc.O_RDONLY) throw fsError('EBADF', 'handle opened read-only');
-    // data.write copies what it keeps (a view would alias the caller's reused memory).
+    // A real copy, made now: the caller (FUSE) reuses its buffer as soon as we yield, and
+    // data.write may first wait for the file lock. Whole chunks of it are adopted as is.
     // Marked changed once the write has run (after any keep queued on the file lock).
-    return this.data.write(f, data, position, (h.flags & fsc.O_APPEND) !== 0).finally(() => this.small.changed(f));
+    return this.data.write(f, copyOf(data), position, (h.flags & fsc.O_APPEND) !== 0).finally(() => this.small.changed(f));
   }
 
   /** A close: small files go into the journal (small-files.ts), others are sealed. */

@@ -8,7 +8,7 @@
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
-import { copyOf, freshBuffer } from './fresh-buffers.js';
+import { freshBuffer } from './fresh-buffers.js';
 import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
 import { ReadAhead } from './read-ahead.js';
 import { toHex } from '../format/bytes.js';
@@ -250,7 +250,7 @@ export class FileData {
     this.ctx.changed();
   }
 
-  /** `data` stays the caller's: every byte of it is copied before this resolves. */
+  /** `data` must be the caller's private copy: whole chunks of it become dirty buffers. */
   write(f: FileNode, data: Uint8Array, position: number, append: boolean): Promise<number> {
     return this.locked(f, async () => {
       if (append) position = f.size;
@@ -264,8 +264,8 @@ export class FileData {
       for (const s of planRange(position, data.length)) {
         const piece = data.subarray(s.bufferOffset, s.bufferOffset + s.length);
         if (s.length === CHUNK_SIZE) {
-          // A whole chunk: one copy, into pre-faulted memory (the caller reuses `data`).
-          this.setDirty(f, s.chunkIndex, copyOf(piece));
+          // A whole chunk: adopt the caller's private copy (engine.write made it), no copy.
+          this.setDirty(f, s.chunkIndex, piece);
           continue;
         }
         const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
