@@ -22,6 +22,8 @@ const MAX_OPEN_FILES = 512;
 /** readObject's reused buffers: a whole chunk object, at most MAX_SPARE kept. */
 const OBJECT_BUFFER_BYTES = CHUNK_SIZE + OBJECT_OVERHEAD_BYTES;
 const MAX_SPARE = 8;
+/** Range reads up to this size get a fresh small buffer; bigger ones a reused one. */
+const SMALL_READ_BYTES = 64 * 1024;
 
 interface Verified {
   /** The key and place the full check used: a range read must ask for the same. */
@@ -99,15 +101,21 @@ export class ChunkReader {
     const want = Math.max(0, Math.min(dest.length, v.dataLength - dataOffset));
     if (want === 0) return 0;
     const span = payloadSpan(dataOffset, want);
-    const cipher = Buffer.allocUnsafe(span.cipherLength);
-    const got = await this.pread(id, cipher, span.cipherOffset);
-    if (got !== span.cipherLength) {
-      if (got !== null) this.forget(id); // a short file: not the object we checked
-      return null;
+    // Big ranges (whole chunks read ahead) use a reused buffer: no fresh 1 MiB each.
+    const whole = span.cipherLength > SMALL_READ_BYTES && span.cipherLength <= OBJECT_BUFFER_BYTES ? (this.spare.pop() ?? new Uint8Array(OBJECT_BUFFER_BYTES)) : null;
+    const cipher = whole ? whole.subarray(0, span.cipherLength) : Buffer.allocUnsafe(span.cipherLength);
+    try {
+      const got = await this.pread(id, cipher, span.cipherOffset);
+      if (got !== span.cipherLength) {
+        if (got !== null) this.forget(id); // a short file: not the object we checked
+        return null;
+      }
+      const plain = decryptRange(this.p, v.ks, span.paddedOffset, cipher, cipher);
+      dest.set(plain.subarray(span.skip, span.skip + want));
+      return want;
+    } finally {
+      if (whole && this.spare.length < MAX_SPARE) this.spare.push(whole);
     }
-    const plain = decryptRange(this.p, v.ks, span.paddedOffset, cipher, cipher);
-    dest.set(plain.subarray(span.skip, span.skip + want));
-    return want;
   }
 
   /** The whole cache file of `id` in a reused buffer (a fresh 1 MiB allocation costs
