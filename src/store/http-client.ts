@@ -122,6 +122,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
     }
   });
 
+  let closed = false;
   return {
     async request(r, what) {
       const limit = (r.retry ?? r.method !== 'POST') ? retries : 0;
@@ -130,7 +131,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
           return await (direct && r.method === 'GET' ? onceDirect(direct, r) : once(r));
         } catch (e) {
           const f = e as Failure;
-          if (attempt > limit || (f.status !== undefined && !RETRY_STATUS.has(f.status))) throw toStoreError(f, what);
+          if (attempt > limit || closed || (f.status !== undefined && !RETRY_STATUS.has(f.status))) throw toStoreError(f, what);
           const retryAfter = f.res?.headers['retry-after'];
           let delayMs = Math.min(5000, baseMs * 2 ** (attempt - 1)) + Math.random() * baseMs;
           if (retryAfter !== undefined) {
@@ -143,6 +144,7 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
       }
     },
     close: () => {
+      closed = true;
       agent.destroy();
       direct?.close();
     },
