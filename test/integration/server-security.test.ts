@@ -132,6 +132,22 @@ test('server: brute force on login is slowed per address', async (t) => {
   t.truthy(res.headers['retry-after']);
 });
 
+test('server: recently accepted credentials open only their own account, and wrong ones never', async (t) => {
+  const server = await startTestServer({ loginThrottle: { freeFailures: 2, baseDelayMs: 60_000 } });
+  t.teardown(() => server.close());
+  const u = await newUser(server.url);
+  const v = await newUser(server.url);
+  const o = randomObject(100);
+  await storeFor(server.url, u).put(o.id, o.body); // u's credentials are now cached
+  t.false(await storeFor(server.url, v).has(o.id));
+  const wrong = new Uint8Array(u.authSecret);
+  wrong[0] ^= 1;
+  t.is(await codeOf(storeFor(server.url, { user: u.user, authSecret: wrong }, { retries: 0 }).has(o.id)), 'E_AUTH');
+  t.is(await codeOf(storeFor(server.url, { user: u.user, authSecret: wrong }, { retries: 0 }).has(o.id)), 'E_AUTH');
+  // The throttle is asked before the cache: a user under attack waits, cached or not.
+  t.is(await codeOf(storeFor(server.url, u, { retries: 0 }).has(o.id)), 'E_RATE_LIMIT');
+});
+
 test('server: behind a proxy (--trust-proxy) addresses come from X-Forwarded-For', async (t) => {
   const server = await startTestServer({ trustProxy: true, loginThrottle: { freeFailures: 1, baseDelayMs: 60_000 } });
   t.teardown(() => server.close());
