@@ -113,8 +113,8 @@ export class Drive implements VfsContext {
     return { bytes, checked: true, owned: false };
   }
 
-  /** `o.bytes` may be a pooled buffer (sealChunkAsync): given back here once it is on
-   *  disk and, if the uploader holds it, once uploaded. Nothing else keeps it. */
+  /** `o.bytes` may be a pooled buffer (sealChunkAsync): given back once it is on disk,
+   *  unless the uploader keeps it (then it is left to the garbage collector). */
   async persist(o: SealedObject): Promise<void> {
     noteHashed(o.bytes, o.id); // sealObject hashed these bytes: a local FsStore need not again
     const release = (): void => releaseSealed(o.bytes);

@@ -18,8 +18,6 @@ interface Pending {
   bytes: Uint8Array | null;
   /** Sealed by this process: its cache file's hash is known to be `id` (putFile may link it). */
   fresh: boolean;
-  /** Gives `bytes` back to the buffer pool once uploaded. */
-  release?: () => void;
   attempts: number;
   lastError: Error | null;
   done: Promise<void>;
@@ -55,7 +53,10 @@ export class Uploader {
 
   /** Queue `id` for upload (no-op when already queued). The caller pinned it in the cache.
    *  `bytes`: the object as just sealed here (null: read it back from the cache; replayed
-   *  from the journal). `release` is called once the uploader no longer needs `bytes`. */
+   *  from the journal). `release` (give `bytes` back to the buffer pool) is called at once
+   *  when the uploader does not keep `bytes`; kept bytes are never released, because a
+   *  store may still read them after put resolved (a replicated store's quorum acks
+   *  before its slowest replica has sent them) or keep them. */
   enqueue(id: string, bytes: Uint8Array | null, release?: () => void): void {
     if (this.pending.has(id) || this.closed) { release?.(); return; }
     let resolve!: () => void;
@@ -64,7 +65,7 @@ export class Uploader {
     const keep = fresh && !this.store.putFile && this.memBytes + bytes.length <= this.memLimitBytes;
     if (!keep) release?.();
     const p: Pending = {
-      id, bytes: keep ? bytes : null, fresh, release: keep ? release : undefined, attempts: 0, lastError: null, done, resolve, onFail: new Set(),
+      id, bytes: keep ? bytes : null, fresh, attempts: 0, lastError: null, done, resolve, onFail: new Set(),
     };
     if (keep && bytes) this.memBytes += bytes.length;
     this.pending.set(id, p);
@@ -101,8 +102,6 @@ export class Uploader {
   private finish(p: Pending): void {
     if (p.bytes) this.memBytes -= p.bytes.length;
     p.bytes = null;
-    p.release?.();
-    p.release = undefined;
     this.pending.delete(p.id);
     this.cache.unpin(p.id);
     p.resolve();
