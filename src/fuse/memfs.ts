@@ -32,7 +32,7 @@ export class MemVfs implements Vfs {
     return { attr, xattrs: new Map(), ...extra };
   }
 
-  private lookup(path: string): Node {
+  private nodeAt(path: string): Node {
     let n = this.root;
     for (const part of path.split('/').filter(Boolean)) {
       if (!n.children) throw fsError('ENOTDIR', path);
@@ -45,7 +45,7 @@ export class MemVfs implements Vfs {
 
   private parent(path: string): { dir: Node; name: string } {
     const i = path.lastIndexOf('/');
-    const dir = this.lookup(path.slice(0, i) || '/');
+    const dir = this.nodeAt(path.slice(0, i) || '/');
     const name = path.slice(i + 1);
     if (!dir.children) throw fsError('ENOTDIR', path);
     if (Buffer.byteLength(name) > 255) throw fsError('ENAMETOOLONG', path);
@@ -94,15 +94,15 @@ export class MemVfs implements Vfs {
     }
   }
 
-  async getattr(path: string): Promise<Attr> { return { ...this.lookup(path).attr }; }
+  async getattr(path: string): Promise<Attr> { return { ...this.nodeAt(path).attr }; }
   async fgetattr(fh: number): Promise<Attr> { return { ...this.handle(fh).node.attr }; }
   async readdir(path: string): Promise<DirEntry[]> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     if (!n.children) throw fsError('ENOTDIR', path);
     return [...n.children].map(([name, c]) => ({ name, attr: { ...c.attr } }));
   }
   async open(path: string, flags: number): Promise<number> {
-    const node = this.lookup(path);
+    const node = this.nodeAt(path);
     if (node.children) throw fsError('EISDIR', path);
     if (flags & fsc.O_TRUNC) this.resize(node, 0);
     const fh = this.nextFh++;
@@ -141,7 +141,7 @@ export class MemVfs implements Vfs {
   async fsync(fh: number): Promise<void> { this.handle(fh); }
   async release(fh: number): Promise<void> { this.handles.delete(fh); }
   async truncate(path: string, size: number): Promise<void> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     if (!n.blocks) throw fsError('EISDIR', path);
     this.resize(n, size);
   }
@@ -190,42 +190,42 @@ export class MemVfs implements Vfs {
     this.add(path, n);
   }
   async readlink(path: string): Promise<string> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     if (n.target === undefined) throw fsError('EINVAL', path);
     return n.target;
   }
   async link(from: string, to: string): Promise<void> {
-    const n = this.lookup(from);
+    const n = this.nodeAt(from);
     if (n.children) throw fsError('EPERM', from);
     this.add(to, n);
     n.attr.nlink++;
   }
   async chmod(path: string, mode: number): Promise<void> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     n.attr.mode = (n.attr.mode & fsc.S_IFMT) | (mode & 0o7777);
     n.attr.ctimeMs = Date.now();
   }
   async chown(path: string, uid: number, gid: number): Promise<void> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     if (uid !== -1 && uid !== 0xffffffff) n.attr.uid = uid;
     if (gid !== -1 && gid !== 0xffffffff) n.attr.gid = gid;
   }
   async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    const n = this.lookup(path);
+    const n = this.nodeAt(path);
     n.attr.atimeMs = atimeMs;
     n.attr.mtimeMs = mtimeMs;
   }
   async setxattr(path: string, name: string, value: Uint8Array): Promise<void> {
-    this.lookup(path).xattrs.set(name, value.slice());
+    this.nodeAt(path).xattrs.set(name, value.slice());
   }
   async getxattr(path: string, name: string): Promise<Uint8Array> {
-    const v = this.lookup(path).xattrs.get(name);
+    const v = this.nodeAt(path).xattrs.get(name);
     if (!v) throw fsError('ENODATA', name);
     return v;
   }
-  async listxattr(path: string): Promise<string[]> { return [...this.lookup(path).xattrs.keys()]; }
+  async listxattr(path: string): Promise<string[]> { return [...this.nodeAt(path).xattrs.keys()]; }
   async removexattr(path: string, name: string): Promise<void> {
-    if (!this.lookup(path).xattrs.delete(name)) throw fsError('ENODATA', name);
+    if (!this.nodeAt(path).xattrs.delete(name)) throw fsError('ENODATA', name);
   }
   async statfs(): Promise<StatFs> {
     const blocks = 1 << 30;

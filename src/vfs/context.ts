@@ -41,6 +41,8 @@ export interface VfsContext {
   dirtyBytes: number;
   /** Something changed: start the commit timer. */
   changed(): void;
+  /** A request was served (a read, a lookup): a timer commit waits for a pause. Optional. */
+  active?(): void;
   commit(): Promise<void>;
   recordError(line: string): void;
   status(): VfsStatus;

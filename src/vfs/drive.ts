@@ -29,6 +29,12 @@ import type { VfsStatus } from './types.js';
 import type { Uploader } from './uploader.js';
 
 const MAX_ERRORS = 100;
+/** A timer commit starts once requests pause this long (ms; at most the commit delay)... */
+const QUIET_MS = 300;
+/** ...or after this many commit delays of requests without a pause... */
+const MAX_WAIT_DELAYS = 10;
+/** ...or once unsealed buffers pass this many bytes. */
+const WAIT_DIRTY_BYTES = 64 << 20;
 /** Files a commit seals at once (small files closed since the last commit wait for it). */
 const SEAL_PARALLEL = 32;
 
@@ -72,6 +78,11 @@ export class Drive implements VfsContext {
   private readonly mem: LRUCache<string, Uint8Array>;
   private readonly errors: string[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Date.now() of the last change or request (quiet() waits for a pause). */
+  private lastActiveMs = 0;
+  /** Explicit commits (fsync, sync, unmount) queued: a waiting timer commit goes at once. */
+  private explicitWaiting = 0;
+  private wakeQuiet: (() => void) | null = null;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private failedCommits = 0;
@@ -131,12 +142,17 @@ export class Drive implements VfsContext {
     return toHex(this.p.sha256(encodeDirLeaf([e])));
   }
 
+  active(): void {
+    this.lastActiveMs = Date.now();
+  }
+
   changed(): void {
+    this.lastActiveMs = Date.now();
     if (this.timer || this.stopped) return;
     const delay = this.opts.commitDelayMs * 2 ** Math.min(this.failedCommits, 5);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.commit().catch(() => undefined);
+      this.commit(true).catch(() => undefined);
     }, delay);
     this.timer.unref();
   }
@@ -147,9 +163,17 @@ export class Drive implements VfsContext {
     if (this.errors.length > MAX_ERRORS) this.errors.shift();
   }
 
-  /** One commit at a time; a failure is recorded and retried by the timer. */
-  commit(): Promise<void> {
-    const run = this.chain.then(() => this.commitOnce());
+  /** One commit at a time; a failure is recorded and retried by the timer. A background
+   *  (timer) commit first waits for a pause in the changes (quiet()). */
+  commit(background = false): Promise<void> {
+    if (!background) {
+      this.explicitWaiting++;
+      this.wakeQuiet?.();
+    }
+    const run = this.chain.then(() => {
+      if (!background) this.explicitWaiting--;
+      return this.commitOnce(background);
+    });
     this.chain = run.then(() => { this.failedCommits = 0; }, (e: Error) => {
       this.failedCommits++;
       this.recordError(`commit failed: ${e.message}`);
@@ -186,7 +210,28 @@ export class Drive implements VfsContext {
     await this.uploader.waitFor(this.uploader.snapshot());
   }
 
-  private async commitOnce(): Promise<void> {
+  /** Wait for a pause in the requests: a burst (tar x, a checkout, a build, reading it
+   *  back) runs without sealing and uploading beside it, and is committed once it stops.
+   *  Bounded by MAX_WAIT_DELAYS commit delays and WAIT_DIRTY_BYTES; an explicit commit
+   *  (fsync, sync, unmount) ends the wait at once. */
+  private async quiet(): Promise<void> {
+    const quietMs = Math.min(QUIET_MS, this.opts.commitDelayMs);
+    const until = Date.now() + MAX_WAIT_DELAYS * this.opts.commitDelayMs;
+    while (this.explicitWaiting === 0 && !this.stopped && this.dirtyBytes < WAIT_DIRTY_BYTES) {
+      const now = Date.now();
+      const idleMs = now - this.lastActiveMs;
+      if (idleMs >= quietMs || now >= until) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(quietMs - idleMs, until - now));
+        t.unref();
+        this.wakeQuiet = () => { clearTimeout(t); resolve(); };
+      });
+      this.wakeQuiet = null;
+    }
+  }
+
+  private async commitOnce(background: boolean): Promise<void> {
+    if (background) await this.quiet();
     this.uploader.kick();
     const data = this.engine.data;
     await sealAll([...data.unsealed].filter((f) => pathOf(f) !== null), (f) => data.seal(f));

@@ -259,7 +259,20 @@ export class VfsEngine implements Vfs {
   // ---- the Vfs interface ----
 
   async getattr(path: string): Promise<Attr> {
+    this.ctx.active?.();
     return this.attrOf(await this.resolve(path));
+  }
+
+  async lookup(path: string): Promise<Attr | null> {
+    this.ctx.active?.();
+    let cur: Node = this.top;
+    for (const name of this.split(path)) {
+      if (cur.type !== 'dir') throw fsError('ENOTDIR', path);
+      const next = (await this.children(cur)).get(name);
+      if (!next) return null;
+      cur = next;
+    }
+    return this.attrOf(cur);
   }
 
   async fgetattr(fh: number): Promise<Attr> {
@@ -305,6 +318,7 @@ export class VfsEngine implements Vfs {
   async read(fh: number, buf: Uint8Array, length: number, position: number): Promise<number> {
     const h = this.handle(fh);
     const f = this.fileOf(h);
+    this.ctx.active?.();
     const sequential = position === h.lastReadEnd;
     const n = await this.data.read(f, buf, length, position, sequential);
     h.lastReadEnd = position + n;
@@ -422,6 +436,26 @@ export class VfsEngine implements Vfs {
 
   async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
     await this.apply({ op: 'utimens', path, atimeMs, mtimeMs, timeMs: Date.now() });
+  }
+
+  async futimens(fh: number, atimeMs: number, mtimeMs: number): Promise<void> {
+    const n = this.handle(fh).node;
+    const path = pathOf(n);
+    if (path === null || n.type !== 'file' || !this.data.unsealed.has(n)) {
+      if (path !== null) return this.utimens(path, atimeMs, mtimeMs);
+      n.atimeMs = atimeMs;
+      n.mtimeMs = mtimeMs;
+      return;
+    }
+    // Unsealed content is journaled with its mtime by the close (inline record) or the
+    // seal ('data' record); until then a killed process loses the content as well.
+    n.atimeMs = atimeMs;
+    n.mtimeMs = mtimeMs;
+    n.ctimeMs = Date.now();
+    n.origin = null;
+    markDirty(n.parent);
+    this.small.changed(n);
+    this.ctx.changed();
   }
 
   async setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void> {

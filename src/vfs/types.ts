@@ -53,6 +53,9 @@ export interface VfsStatus {
 
 export interface Vfs {
   getattr(path: string): Promise<Attr>;
+  /** getattr, but null for a missing name instead of ENOENT (a FUSE lookup of a name
+   *  about to be created is the common case: no error object for it). Optional. */
+  lookup?(path: string): Promise<Attr | null>;
   fgetattr(fh: number): Promise<Attr>;
   readdir(path: string): Promise<DirEntry[]>;
   /** flags: O_RDONLY / O_WRONLY / O_RDWR | O_TRUNC | O_APPEND (node:fs constants). */
@@ -81,6 +84,10 @@ export interface Vfs {
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  /** utimens through an open handle (the kernel's writeback cache sends a file's mtime
+   *  this way when it is closed). Optional; the Vfs may journal the times together with
+   *  the file's unsealed content instead of on their own. */
+  futimens?(fh: number, atimeMs: number, mtimeMs: number): Promise<void>;
   setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void>;
   getxattr(path: string, name: string): Promise<Uint8Array>;
   listxattr(path: string): Promise<string[]>;

@@ -114,6 +114,17 @@ export class Requests {
     }
   }
 
+  /** A lookup of a missing name: a negative entry the kernel keeps for ttlS (none if 0). */
+  private missing(id: number): void {
+    this.interruptible.delete(id);
+    if (this.o.ttlS <= 0) {
+      this.native.reply(this.session, id, ERRNO.ENOENT, undefined);
+      return;
+    }
+    w.entryOut(this.scratch, 0, 0, null, this.o.ttlS);
+    this.send(id, this.scratch, w.ENTRY_OUT_BYTES);
+  }
+
   private attr(id: number, a: Attr): void {
     this.interruptible.delete(id);
     this.send(id, this.scratch, w.attrOut(this.scratch, a, this.o.ttlS));
@@ -173,12 +184,10 @@ export class Requests {
       case Op.LOOKUP: {
         const path = this.childPath(n(0), s(1));
         this.interruptible.add(id);
-        vfs.getattr(path).then((a) => this.entry(id, n(0), s(1), a), (err: unknown) => {
-          if (toErrno(err) !== -ERRNO.ENOENT || this.o.ttlS <= 0) return this.fail(id, err);
-          // A negative entry: the kernel remembers the name is missing for ttlS.
-          this.interruptible.delete(id);
-          w.entryOut(this.scratch, 0, 0, null, this.o.ttlS);
-          this.send(id, this.scratch, w.ENTRY_OUT_BYTES);
+        const found: Promise<Attr | null> = vfs.lookup ? vfs.lookup(path) : vfs.getattr(path);
+        found.then((a) => (a ? this.entry(id, n(0), s(1), a) : this.missing(id)), (err: unknown) => {
+          if (toErrno(err) !== -ERRNO.ENOENT) return this.fail(id, err);
+          this.missing(id);
         }).catch((err: unknown) => this.fail(id, err));
         return;
       }
@@ -344,7 +353,8 @@ export class Requests {
       const cur = (valid & (SET.ATIME | SET.ATIME_NOW)) && (valid & (SET.MTIME | SET.MTIME_NOW)) ? null : await this.getattrOf(ino, fh);
       const at = valid & SET.ATIME_NOW ? now : valid & SET.ATIME ? atimeMs : cur!.atimeMs;
       const mt = valid & SET.MTIME_NOW ? now : valid & SET.MTIME ? mtimeMs : cur!.mtimeMs;
-      await vfs.utimens(need(), at, mt);
+      if (fh >= 0 && vfs.futimens) await vfs.futimens(fh, at, mt);
+      else await vfs.utimens(need(), at, mt);
     }
     return this.getattrOf(ino, fh);
   }
