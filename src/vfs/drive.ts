@@ -232,6 +232,7 @@ export class Drive implements VfsContext {
 
   private async commitOnce(background: boolean): Promise<void> {
     if (background) await this.quiet();
+    if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
     this.uploader.kick();
     const data = this.engine.data;
     await sealAll([...data.unsealed].filter((f) => pathOf(f) !== null), (f) => data.seal(f));
