@@ -32,9 +32,15 @@ function notFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
+/** fsyncs in flight at once in syncDeferred (the file system commits them together). */
+const SYNC_PARALLEL = 32;
+
 export class FsObjects {
   private readonly objectsDir: string;
   private readonly tmpDir: string;
+  /** Paths (object files, directories) written by deferred puts and not yet fsync'ed. */
+  private readonly unsynced = new Set<string>();
+  private syncChain: Promise<unknown> = Promise.resolve();
 
   private constructor(readonly dir: string) {
     this.objectsDir = join(dir, 'objects');
@@ -74,7 +80,7 @@ export class FsObjects {
     try {
       let created = await publish(temp, final);
       if (created === 'no-dir') {
-        await mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
+        await mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)]);
         created = await publish(temp, final);
       }
       if (created === true) await fsyncDir(leaf);
@@ -86,24 +92,62 @@ export class FsObjects {
 
   /** Store the file at `path` (its hash vouched for by the caller) as object `id`:
    *  fsync it, then link(2) it into place (one inode, no copy) and fsync the leaf directory.
-   *  Across file systems (EXDEV) or without hard links it is copied through tmp/ instead.
-   *  Returns the object's size when this call created it, null when it existed. */
-  async putFile(id: ObjectId, path: string): Promise<number | null> {
+   *  With `deferSync` the fsyncs are left to the next syncDeferred() (the object is visible
+   *  at once). Across file systems (EXDEV) or without hard links it is copied through tmp/
+   *  instead (always synced). Returns the object's size when this call created it, null
+   *  when it existed. */
+  async putFile(id: ObjectId, path: string, deferSync = false): Promise<number | null> {
     const final = this.path(id);
+    const leaf = join(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
     if ((await this.size(id)) !== null) return null;
-    const fh = await open(path, 'r');
     let sizeBytes: number;
-    try {
-      await fh.sync();
-      sizeBytes = (await fh.stat()).size;
-    } finally {
-      await fh.close();
+    if (deferSync) {
+      sizeBytes = (await stat(path)).size;
+    } else {
+      const fh = await open(path, 'r');
+      try {
+        await fh.sync();
+        sizeBytes = (await fh.stat()).size;
+      } finally {
+        await fh.close();
+      }
     }
-    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, id.slice(0, 2), id.slice(2, 4)));
+    const defer = deferSync ? this.unsynced : undefined;
+    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)], defer));
     if (linked === 'copy') return (await this.putChecked(id, new Uint8Array(await readFile(path)))) ? sizeBytes : null;
     if (!linked) return null;
-    await fsyncDir(join(this.objectsDir, id.slice(0, 2), id.slice(2, 4)));
+    if (defer) {
+      defer.add(final);
+      defer.add(leaf);
+    } else {
+      await fsyncDir(leaf);
+    }
     return sizeBytes;
+  }
+
+  /** fsync every file and directory that deferred putFile calls left unsynced, SYNC_PARALLEL
+   *  at a time. Calls are chained, so when one resolves every deferred put made before it
+   *  was called is durable. On failure the paths stay owed and the error is thrown.
+   *  Resolves with the number of paths this call synced. */
+  syncDeferred(): Promise<number> {
+    const run = this.syncChain.then(async () => {
+      const paths = [...this.unsynced];
+      this.unsynced.clear();
+      let next = 0;
+      try {
+        await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, paths.length) }, async () => {
+          while (next < paths.length) {
+            await fsyncDir(paths[next++]).catch((e: unknown) => { if (!notFound(e)) throw e; }); // deleted since: nothing owed
+          }
+        }));
+      } catch (e) {
+        for (const p of paths) this.unsynced.add(p);
+        throw e;
+      }
+      return paths.length;
+    });
+    this.syncChain = run.catch(() => undefined);
+    return run;
   }
 
   /** The object's bytes or a range of them; E_NOT_FOUND when absent. */

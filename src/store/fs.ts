@@ -52,9 +52,18 @@ export class FsStore implements Store {
 
   /** Hard-links `path` in when it is on the store's file system (no second copy of the
    *  bytes), else copies it. */
-  async putFile(id: ObjectId, path: string): Promise<void> {
-    const created = await this.objects.putFile(id, path);
+  async putFile(id: ObjectId, path: string, opts?: { deferSync?: boolean }): Promise<void> {
+    const created = await this.objects.putFile(id, path, opts?.deferSync === true);
     if (created !== null) this.adjust(created, 1);
+  }
+
+  async syncDeferred(): Promise<void> {
+    await this.objects.syncDeferred();
+  }
+
+  /** syncDeferred, resolving with how many files and directories it fsync'ed (tests). */
+  syncDeferredCount(): Promise<number> {
+    return this.objects.syncDeferred();
   }
 
   get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {

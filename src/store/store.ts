@@ -45,8 +45,13 @@ export interface Store {
   /** Optional (local stores): store the object held in the local file `path`, a file this
    *  process wrote and whose SHA-256 it computed as `id` (not hashed again). The store may
    *  hard-link the file instead of copying it, so the file must never change afterwards
-   *  (replace it, never rewrite it). Same guarantees as put: acknowledged means durable. */
-  putFile?(id: ObjectId, path: string): Promise<void>;
+   *  (replace it, never rewrite it). Same guarantees as put: acknowledged means durable,
+   *  unless `deferSync` is set: then the object is visible at once but durable (survives a
+   *  power cut) only once a later syncDeferred() has resolved. */
+  putFile?(id: ObjectId, path: string, opts?: { deferSync?: boolean }): Promise<void>;
+  /** Optional, with putFile: make every object put so far with `deferSync` durable (many
+   *  fsyncs at once, which the file system commits together, instead of three per object). */
+  syncDeferred?(): Promise<void>;
   /** The object's bytes, or a byte range of them. E_NOT_FOUND when absent. */
   get(id: ObjectId, range?: ByteRange): Promise<Uint8Array>;
   has(id: ObjectId): Promise<boolean>;

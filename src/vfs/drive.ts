@@ -208,6 +208,7 @@ export class Drive implements VfsContext {
   private async uploadAll(out: SealedObject[]): Promise<void> {
     await Promise.all(out.map((o) => this.persist(o)));
     await this.uploader.waitFor(this.uploader.snapshot());
+    await this.uploader.durable();
   }
 
   /** Wait for a pause in the requests: a burst (tar x, a checkout, a build, reading it

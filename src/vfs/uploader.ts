@@ -4,7 +4,8 @@
 // fsync, and to status().errors) while retries go on in the background. An object's
 // bytes stay in memory while under `memLimitBytes` in total; past that the task reads
 // them back from the disk cache when it runs. A store with putFile (a local FsStore) gets
-// objects sealed by this process as the cache file itself (hard-linked: written once).
+// objects sealed by this process as the cache file itself (hard-linked: written once), its
+// fsyncs deferred to durable(), which the commit calls before writing a root.
 import PQueue from 'p-queue';
 import type { Store } from '../store/store.js';
 import type { DiskCache } from './disk-cache.js';
@@ -79,7 +80,7 @@ export class Uploader {
         if (!p.bytes && p.fresh && this.store.putFile) {
           const path = this.cache.fileOf(p.id);
           if (!path) throw vanished();
-          await this.store.putFile(p.id, path);
+          await this.store.putFile(p.id, path, { deferSync: true });
         } else {
           const bytes = p.bytes ?? (await this.cache.get(p.id));
           if (!bytes) throw vanished();
@@ -135,6 +136,13 @@ export class Uploader {
       }));
     }
     return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Make every upload finished so far durable on the store (local stores defer their
+   *  fsyncs and do them all here; a no-op for stores whose put is durable). Called before
+   *  a root naming the objects is written, and so by every fsync. */
+  async durable(): Promise<void> {
+    await this.store.syncDeferred?.();
   }
 
   /** Ids queued or in flight right now. */

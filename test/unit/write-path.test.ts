@@ -62,6 +62,34 @@ test('FsStore.putFile links the file in once, counted once, readable by id', asy
   await t.throwsAsync(store.putFile('zz', file), { code: 'E_BAD_ID' });
 });
 
+test('FsStore.putFile with deferSync: visible at once, every file and new directory synced by the next syncDeferred, once', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-putfile-defer-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = await FsStore.open(join(dir, 'store'));
+  const objects = [randomObject(3000), randomObject(4000), randomObject(5000)];
+  for (const [i, o] of objects.entries()) {
+    const file = join(dir, `cached-${i}`);
+    await writeFile(file, o.body);
+    await store.putFile(o.id, file, { deferSync: true });
+    t.deepEqual(await store.get(o.id), o.body); // visible before it is durable
+  }
+  // each object: its file and its leaf directory; each new shard directory: its parent
+  const synced = await store.syncDeferredCount();
+  t.true(synced >= 2 * objects.length, `synced ${synced}`);
+  t.is(await store.syncDeferredCount(), 0); // nothing owed twice
+  const o = randomObject(6000);
+  await writeFile(join(dir, 'now'), o.body);
+  await store.putFile(o.id, join(dir, 'now')); // synced at once: owes nothing
+  t.is(await store.syncDeferredCount(), 0);
+  // an object deleted before the sync is not an error
+  const gone = randomObject(7000);
+  await writeFile(join(dir, 'gone'), gone.body);
+  await store.putFile(gone.id, join(dir, 'gone'), { deferSync: true });
+  await store.delete(gone.id);
+  await rm(join(dir, 'gone'));
+  t.true((await store.syncDeferredCount()) >= 1);
+});
+
 test('default memory cache: an eighth of the RAM within bounds, MEGAFS_MEM_CACHE_MB overrides', (t) => {
   const saved = process.env.MEGAFS_MEM_CACHE_MB;
   t.teardown(() => {
