@@ -66,9 +66,8 @@ export async function writeAtomic(tmpDir: string, targetDir: string, name: strin
 }
 
 /** mkdir -p that fsyncs the parent of each directory it creates, so the new directory
- *  survives a crash together with the file renamed into it. With `defer`, the parents are
- *  added to that set for the caller to fsync later instead. */
-export async function mkdirDurable(parent: string, names: string[], defer?: Set<string>): Promise<string> {
+ *  survives a crash together with the file renamed into it. */
+export async function mkdirDurable(parent: string, names: string[]): Promise<string> {
   let dir = parent;
   for (const name of names) {
     const child = join(dir, name);
@@ -76,8 +75,7 @@ export async function mkdirDurable(parent: string, names: string[], defer?: Set<
       if (e.code === 'EEXIST') return false;
       throw e;
     });
-    if (made && defer) defer.add(dir);
-    else if (made) await fsyncDir(dir);
+    if (made) await fsyncDir(dir);
     dir = child;
   }
   return dir;

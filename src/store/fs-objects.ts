@@ -5,8 +5,9 @@
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
 import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, statSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, writeTemp } from './fs-atomic.js';
 import { isObjectId, type ByteRange, type ObjectId } from './store.js';
@@ -93,36 +94,68 @@ export class FsObjects {
   /** Store the file at `path` (its hash vouched for by the caller) as object `id`:
    *  fsync it, then link(2) it into place (one inode, no copy) and fsync the leaf directory.
    *  With `deferSync` the fsyncs are left to the next syncDeferred() (the object is visible
-   *  at once). Across file systems (EXDEV) or without hard links it is copied through tmp/
+   *  at once; see linkDeferred). Across file systems (EXDEV) or without hard links it is copied through tmp/
    *  instead (always synced). Returns the object's size when this call created it, null
    *  when it existed. */
   async putFile(id: ObjectId, path: string, deferSync = false): Promise<number | null> {
     const final = this.path(id);
     const leaf = join(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
+    if (deferSync) {
+      const linked = this.linkDeferred(path, final, [id.slice(0, 2), id.slice(2, 4)]);
+      if (linked !== 'copy') return linked;
+    }
     if ((await this.size(id)) !== null) return null;
     let sizeBytes: number;
-    if (deferSync) {
-      sizeBytes = (await stat(path)).size;
-    } else {
-      const fh = await open(path, 'r');
-      try {
-        await fh.sync();
-        sizeBytes = (await fh.stat()).size;
-      } finally {
-        await fh.close();
-      }
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+      sizeBytes = (await fh.stat()).size;
+    } finally {
+      await fh.close();
     }
-    const defer = deferSync ? this.unsynced : undefined;
-    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)], defer));
+    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)]));
     if (linked === 'copy') return (await this.putChecked(id, new Uint8Array(await readFile(path)))) ? sizeBytes : null;
     if (!linked) return null;
-    if (defer) {
-      defer.add(final);
-      defer.add(leaf);
-    } else {
-      await fsyncDir(leaf);
-    }
+    await fsyncDir(leaf);
     return sizeBytes;
+  }
+
+  /** putFile's deferred path: only metadata calls (stat, link, mkdir), made synchronously
+   *  (each is microseconds in the kernel; a thread-pool round trip costs more on this
+   *  thread than the call), and the paths to fsync noted for syncDeferred. Returns the size
+   *  when linked, null when the object existed, 'copy' when no hard link can be made. */
+  private linkDeferred(path: string, final: string, shards: string[]): number | null | 'copy' {
+    const sizeBytes = statSync(path).size;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(path, final);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return null;
+        if (code === 'ENOENT' && attempt === 0) { this.makeShardsDeferred(shards); continue; }
+        if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return 'copy';
+        throw e;
+      }
+    }
+    this.unsynced.add(final);
+    this.unsynced.add(dirname(final));
+    return sizeBytes;
+  }
+
+  /** mkdir the shard directories that are missing; each new one owes its parent an fsync. */
+  private makeShardsDeferred(shards: string[]): void {
+    let dir = this.objectsDir;
+    for (const name of shards) {
+      const child = join(dir, name);
+      try {
+        mkdirSync(child);
+        this.unsynced.add(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      dir = child;
+    }
   }
 
   /** fsync every file and directory that deferred putFile calls left unsynced, SYNC_PARALLEL

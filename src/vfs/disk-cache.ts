@@ -2,8 +2,14 @@
 // never names), bounded by `limitBytes`, least recently used out first. Pinned objects
 // (sealed here and not yet confirmed on the store) are never evicted; when pinned bytes
 // would pass the limit the vfs answers ENOSPC (see reserve()).
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** Objects up to this size are written with synchronous calls: a small file's open, write,
+ *  close and rename cost less on this thread than four thread-pool round trips (5,000
+ *  small files closed in a burst are 5,000 cache files). */
+const SYNC_WRITE_BYTES = 64 * 1024;
 
 interface Entry {
   sizeBytes: number;
@@ -83,8 +89,13 @@ export class DiskCache {
     const shard = join(this.dir, id.slice(0, 2));
     if (!this.madeDirs.has(shard)) { await mkdir(shard, { recursive: true }); this.madeDirs.add(shard); }
     const tmp = `${this.path(id)}.tmp${process.pid}`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, this.path(id));
+    if (bytes.length <= SYNC_WRITE_BYTES) {
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, this.path(id));
+    } else {
+      await writeFile(tmp, bytes);
+      await rename(tmp, this.path(id));
+    }
     this.entries.set(id, { sizeBytes: bytes.length, pinned });
     this.totalBytes += bytes.length;
     if (pinned) this.pinnedBytes += bytes.length;
