@@ -5,7 +5,7 @@
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
 import { createHash } from 'node:crypto';
-import { linkSync, mkdirSync, statSync } from 'node:fs';
+import { linkSync, statSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -101,7 +101,7 @@ export class FsObjects {
     const final = this.path(id);
     const leaf = join(this.objectsDir, id.slice(0, 2), id.slice(2, 4));
     if (deferSync) {
-      const linked = this.linkDeferred(path, final, [id.slice(0, 2), id.slice(2, 4)]);
+      const linked = await this.linkDeferred(path, final, [id.slice(0, 2), id.slice(2, 4)]);
       if (linked !== 'copy') return linked;
     }
     if ((await this.size(id)) !== null) return null;
@@ -120,11 +120,12 @@ export class FsObjects {
     return sizeBytes;
   }
 
-  /** putFile's deferred path: only metadata calls (stat, link, mkdir), made synchronously
-   *  (each is microseconds in the kernel; a thread-pool round trip costs more on this
-   *  thread than the call), and the paths to fsync noted for syncDeferred. Returns the size
-   *  when linked, null when the object existed, 'copy' when no hard link can be made. */
-  private linkDeferred(path: string, final: string, shards: string[]): number | null | 'copy' {
+  /** putFile's deferred path: stat and link made synchronously (microseconds in the
+   *  kernel; a thread-pool round trip costs more on this thread than the call), a missing
+   *  shard directory made on the thread pool (mkdir costs up to a millisecond), and the
+   *  paths to fsync noted for syncDeferred. Returns the size when linked, null when the
+   *  object existed, 'copy' when no hard link can be made. */
+  private async linkDeferred(path: string, final: string, shards: string[]): Promise<number | null | 'copy'> {
     const sizeBytes = statSync(path).size;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -133,7 +134,7 @@ export class FsObjects {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return null;
-        if (code === 'ENOENT' && attempt === 0) { this.makeShardsDeferred(shards); continue; }
+        if (code === 'ENOENT' && attempt === 0) { await this.makeShardsDeferred(shards); continue; }
         if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return 'copy';
         throw e;
       }
@@ -144,12 +145,12 @@ export class FsObjects {
   }
 
   /** mkdir the shard directories that are missing; each new one owes its parent an fsync. */
-  private makeShardsDeferred(shards: string[]): void {
+  private async makeShardsDeferred(shards: string[]): Promise<void> {
     let dir = this.objectsDir;
     for (const name of shards) {
       const child = join(dir, name);
       try {
-        mkdirSync(child);
+        await mkdir(child);
         this.unsynced.add(dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
