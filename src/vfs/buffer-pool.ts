@@ -1,9 +1,11 @@
-// Reused output buffers for sealed 1 MiB chunks. A fresh 1 MiB array is mmap'ed by glibc
+// Reused buffers the size of a sealed full chunk: the output of sealing a 1 MiB chunk, and
+// the whole-chunk reads of cache files (chunk-reader.ts). A fresh 1 MiB array is mmap'ed by glibc
 // and costs ~4 ms of page faults on first touch (more than sealing it); a reused one costs
 // nothing. Only buffers this pool made or adopted are ever taken back (a WeakSet of their
 // ArrayBuffers), so releasing anything else is a no-op. Invariant: a released buffer has
 // no other live reference (Drive.persist releases a chunk object once it is on disk and,
-// when the uploader needs the bytes, once it is uploaded).
+// when the uploader needs the bytes, once it is uploaded; the chunk reader once the bytes
+// are checked and decrypted).
 import { CHUNK_SIZE } from '../format/constants.js';
 import { sealedSize } from '../crypto/object.js';
 

@@ -11,7 +11,8 @@ import type { ChunkPlace } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import { decryptRange, objectKeystream, payloadSpan, type ObjectKeystream } from '../crypto/range.js';
 import { toHex } from '../format/bytes.js';
-import { CHUNK_SIZE, OBJECT_HEADER_BYTES, OBJECT_OVERHEAD_BYTES } from '../format/constants.js';
+import { OBJECT_HEADER_BYTES } from '../format/constants.js';
+import { releaseSealed, SEALED_CHUNK_BYTES, takeSealedBuffer } from './buffer-pool.js';
 import type { DiskCache } from './disk-cache.js';
 
 /** Verified records kept (about 200 bytes each); a forgotten one costs one full open. */
@@ -36,9 +37,6 @@ function openFileBudget(): number {
   return 256;
 }
 
-/** readObject's reused buffers: a whole chunk object, at most MAX_SPARE kept. */
-const OBJECT_BUFFER_BYTES = CHUNK_SIZE + OBJECT_OVERHEAD_BYTES;
-const MAX_SPARE = 8;
 /** Range reads up to this size get a fresh small buffer; bigger ones a reused one. */
 const SMALL_READ_BYTES = 64 * 1024;
 
@@ -74,7 +72,6 @@ export class ChunkReader {
   /** Map order is recency: the first entry is the least recently used. */
   private readonly files = new Map<string, OpenFile>();
   /** Reused buffers for whole objects (readObject). */
-  private readonly spare: Uint8Array[] = [];
 
   constructor(private readonly p: CryptoPlatform, private readonly cache: DiskCache) {
     cache.onDrop((id) => this.forget(id));
@@ -119,7 +116,7 @@ export class ChunkReader {
     if (want === 0) return 0;
     const span = payloadSpan(dataOffset, want);
     // Big ranges (whole chunks read ahead) use a reused buffer: no fresh 1 MiB each.
-    const whole = span.cipherLength > SMALL_READ_BYTES && span.cipherLength <= OBJECT_BUFFER_BYTES ? (this.spare.pop() ?? new Uint8Array(OBJECT_BUFFER_BYTES)) : null;
+    const whole = span.cipherLength > SMALL_READ_BYTES && span.cipherLength <= SEALED_CHUNK_BYTES ? takeSealedBuffer() : null;
     const cipher = whole ? whole.subarray(0, span.cipherLength) : Buffer.allocUnsafe(span.cipherLength);
     try {
       const got = await this.pread(id, cipher, span.cipherOffset);
@@ -131,7 +128,7 @@ export class ChunkReader {
       dest.set(plain.subarray(span.skip, span.skip + want));
       return want;
     } finally {
-      if (whole && this.spare.length < MAX_SPARE) this.spare.push(whole);
+      if (whole) releaseSealed(whole);
     }
   }
 
@@ -141,11 +138,8 @@ export class ChunkReader {
   async readObject(id: string): Promise<{ bytes: Uint8Array; release: () => void } | null> {
     const sizeBytes = this.cache.sizeOf(id);
     if (sizeBytes === null) return null;
-    const pooled = sizeBytes <= OBJECT_BUFFER_BYTES;
-    const buf = pooled ? (this.spare.pop() ?? new Uint8Array(OBJECT_BUFFER_BYTES)) : new Uint8Array(sizeBytes);
-    const release = (): void => {
-      if (pooled && this.spare.length < MAX_SPARE) this.spare.push(buf);
-    };
+    const buf = sizeBytes <= SEALED_CHUNK_BYTES ? takeSealedBuffer() : new Uint8Array(sizeBytes);
+    const release = (): void => releaseSealed(buf); // a no-op for a buffer the pool did not make
     const got = await this.pread(id, buf.subarray(0, sizeBytes), 0);
     if (got !== sizeBytes) { release(); return null; }
     return { bytes: buf.subarray(0, sizeBytes), release };
