@@ -10,6 +10,7 @@ import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, mkdirIfMissing, writeTemp } from './fs-atomic.js';
+import { eachLimited } from './limit.js';
 import { isObjectId, type ByteRange, type ObjectId } from './store.js';
 
 export function checkId(id: string): void {
@@ -164,13 +165,9 @@ export class FsObjects {
     const run = this.syncChain.then(async () => {
       const paths = [...this.unsynced];
       this.unsynced.clear();
-      let next = 0;
       try {
-        await Promise.all(Array.from({ length: Math.min(SYNC_PARALLEL, paths.length) }, async () => {
-          while (next < paths.length) {
-            await fsyncDir(paths[next++]).catch((e: unknown) => { if (!notFound(e)) throw e; }); // deleted since: nothing owed
-          }
-        }));
+        // deleted since: nothing owed
+        await eachLimited(paths, SYNC_PARALLEL, (p) => fsyncDir(p).catch((e: unknown) => { if (!notFound(e)) throw e; }));
       } catch (e) {
         for (const p of paths) this.unsynced.add(p);
         throw e;

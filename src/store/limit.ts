@@ -1,8 +1,17 @@
 // LimitStore: at most `concurrency` object requests (put, get, has, delete) in flight to
 // the inner store at once, the rest queued in order (p-queue). Keeps a slow link from
 // being flooded by the write-back queue. Root and header calls are never queued.
+// eachLimited: the same bound for a one-off batch (fsyncs, seals).
 import PQueue from 'p-queue';
 import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+
+/** Run `fn` over `items`, at most `limit` at a time, in order of start; resolves when all
+ *  are done, rejects with the first failure (the others already started still run). */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => { while (next < items.length) await fn(items[next++]); };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export class LimitStore implements Store {
   readonly name: string;

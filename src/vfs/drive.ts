@@ -14,6 +14,7 @@ import { toBase64, toHex } from '../format/bytes.js';
 import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import { noteHashed } from '../store/fs-objects.js';
+import { eachLimited } from '../store/limit.js';
 import type { RootRecord, Store } from '../store/store.js';
 import { ChunkReader } from './chunk-reader.js';
 import { releaseSealed } from './buffer-pool.js';
@@ -38,12 +39,6 @@ const WAIT_DIRTY_BYTES = 64 << 20;
 /** Files a commit seals at once (small files closed since the last commit wait for it). */
 const SEAL_PARALLEL = 32;
 
-/** Run `seal` over `files`, SEAL_PARALLEL at a time; the first failure rejects. */
-async function sealAll<T>(files: T[], seal: (f: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => { while (next < files.length) await seal(files[next++]); };
-  await Promise.all(Array.from({ length: Math.min(SEAL_PARALLEL, files.length) }, worker));
-}
 const enc = new TextEncoder();
 
 export interface Base {
@@ -236,7 +231,7 @@ export class Drive implements VfsContext {
     if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
     this.uploader.kick();
     const data = this.engine.data;
-    await sealAll([...data.unsealed].filter((f) => pathOf(f) !== null), (f) => data.seal(f));
+    await eachLimited([...data.unsealed].filter((f) => pathOf(f) !== null), SEAL_PARALLEL, (f) => data.seal(f));
     const seq = this.journal.rotate();
     const out: SealedObject[] = [];
     let treeId = this.encodeDir(this.engine.top, out);
