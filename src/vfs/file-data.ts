@@ -14,7 +14,7 @@ import { ReadAhead } from './read-ahead.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
-import { markDirty, pathOf, type FileNode, type Node } from './nodes.js';
+import { markDirty, pathOf, withFileLock, type FileNode, type Node } from './nodes.js';
 import type { JournalOp } from './ops.js';
 import type { VfsContext } from './context.js';
 import type { SealedObject } from '../crypto/object.js';
@@ -47,12 +47,6 @@ export class FileData {
   private readonly persisting = new WeakMap<FileNode, Promise<void>[]>();
 
   constructor(private readonly ctx: VfsContext) {}
-
-  private locked<T>(f: FileNode, fn: () => Promise<T>): Promise<T> {
-    const run = f.lock.then(fn);
-    f.lock = run.then(() => undefined, () => undefined);
-    return run;
-  }
 
   async chunksOf(f: FileNode): Promise<Map<number, string>> {
     if (!f.chunks) {
@@ -252,7 +246,7 @@ export class FileData {
 
   /** `data` must be the caller's private copy: whole chunks of it become dirty buffers. */
   write(f: FileNode, data: Uint8Array, position: number, append: boolean): Promise<number> {
-    return this.locked(f, async () => {
+    return withFileLock(f, async () => {
       if (append) position = f.size;
       const end = position + data.length;
       if (!Number.isSafeInteger(end) || end > 2 ** 52) throw fsError('EFBIG', `write past ${end}`);
@@ -313,7 +307,7 @@ export class FileData {
   }
 
   truncate(f: FileNode, size: number): Promise<void> {
-    return this.locked(f, async () => {
+    return withFileLock(f, async () => {
       if (size < f.size) {
         const keep = chunkCount(size);
         for (const idx of [...f.dirty.keys()]) if (idx >= keep) this.dropDirty(f, idx);
@@ -342,7 +336,7 @@ export class FileData {
   /** Seal every change of `f`: chunks to the cache and upload queue, a journal record.
    *  When this resolves, the change survives a killed process. */
   seal(f: FileNode): Promise<void> {
-    return this.locked(f, () => this.sealLocked(f));
+    return withFileLock(f, () => this.sealLocked(f));
   }
 
   private async sealLocked(f: FileNode): Promise<void> {

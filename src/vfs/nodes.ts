@@ -72,6 +72,13 @@ export type Node = FileNode | DirNode | LinkNode;
 
 let nextIno = 2;
 /** Inode numbers are unique within the process (stable for a mount's lifetime). */
+/** Run `fn` under `f`'s content lock (after every operation queued on it before). */
+export function withFileLock<T>(f: FileNode, fn: () => Promise<T> | T): Promise<T> {
+  const run = f.lock.then(fn);
+  f.lock = run.then(() => undefined, () => undefined);
+  return run;
+}
+
 export function allocIno(): number {
   return nextIno++;
 }

@@ -9,19 +9,13 @@ import { fromBase64, toBase64, toHex } from '../format/bytes.js';
 import { fsError } from '../errors.js';
 import type { FileData } from './file-data.js';
 import type { Journal } from './journal.js';
-import { pathOf, type FileNode, type Node } from './nodes.js';
+import { pathOf, withFileLock, type FileNode, type Node } from './nodes.js';
 import type { JournalOp } from './ops.js';
 
 /** Largest file whose content goes into the journal at close (bytes; < one chunk). */
 export const INLINE_MAX_BYTES = 64 * 1024;
 
 type InlineOp = Extract<JournalOp, { op: 'inline' }>;
-
-function locked<T>(f: FileNode, fn: () => Promise<T> | T): Promise<T> {
-  const run = f.lock.then(fn);
-  f.lock = run.then(() => undefined, () => undefined);
-  return run;
-}
 
 export class SmallFiles {
   /** Files whose live content is in the journal as of their last change. */
@@ -37,7 +31,7 @@ export class SmallFiles {
   /** Make `f`'s unsealed content survive a killed process through the journal. False
    *  when it does not qualify (large, partly sealed): the caller seals it instead. */
   keep(f: FileNode): Promise<boolean> {
-    return locked(f, () => {
+    return withFileLock(f, () => {
       if (!this.data.needsSeal(f) || this.journaled.has(f)) return true;
       const path = pathOf(f);
       if (path === null) return true; // unlinked: nothing to keep
