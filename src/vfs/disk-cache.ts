@@ -56,9 +56,14 @@ export class DiskCache {
   fileOf(id: string): string | null {
     const e = this.entries.get(id);
     if (!e) return null;
+    this.touch(id, e);
+    return this.path(id);
+  }
+
+  /** Mark `id` most recently used (the map's last entry). */
+  private touch(id: string, e: Entry): void {
     this.entries.delete(id);
     this.entries.set(id, e);
-    return this.path(id);
   }
 
   /** Read path: the size of a cached object in bytes, or null when not cached. */
@@ -108,8 +113,7 @@ export class DiskCache {
     if (!e) return null;
     try {
       const b = await readFile(this.path(id));
-      this.entries.delete(id);
-      this.entries.set(id, e);
+      this.touch(id, e);
       return new Uint8Array(b.buffer, b.byteOffset, b.length);
     } catch {
       if (this.entries.get(id) === e) this.drop(id, e); // evicted meanwhile: already dropped

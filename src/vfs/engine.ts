@@ -105,11 +105,19 @@ export class VfsEngine implements Vfs {
   }
 
   async resolve(path: string): Promise<Node> {
+    const n = await this.walk(path);
+    if (!n) throw fsError('ENOENT', path);
+    return n;
+  }
+
+  /** The node at `path`, or null when a name on the way is missing (no error object:
+   *  lookups of missing names are frequent). ENOTDIR through a non-directory. */
+  private async walk(path: string): Promise<Node | null> {
     let cur: Node = this.top;
     for (const name of this.split(path)) {
       if (cur.type !== 'dir') throw fsError('ENOTDIR', path);
       const next = (await this.children(cur)).get(name);
-      if (!next) throw fsError('ENOENT', path);
+      if (!next) return null;
       cur = next;
     }
     return cur;
@@ -265,14 +273,8 @@ export class VfsEngine implements Vfs {
 
   async lookup(path: string): Promise<Attr | null> {
     this.ctx.active?.();
-    let cur: Node = this.top;
-    for (const name of this.split(path)) {
-      if (cur.type !== 'dir') throw fsError('ENOTDIR', path);
-      const next = (await this.children(cur)).get(name);
-      if (!next) return null;
-      cur = next;
-    }
-    return this.attrOf(cur);
+    const n = await this.walk(path);
+    return n ? this.attrOf(n) : null;
   }
 
   async fgetattr(fh: number): Promise<Attr> {
