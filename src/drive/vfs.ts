@@ -35,5 +35,7 @@ export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePa
     store: drive.store, keys: drive.keys, cacheDir, stateDir,
     cacheSizeBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
     memCacheBytes: place.role === 'daemon' && !process.env.MEGAFS_MEM_CACHE_MB ? DAEMON_MEM_CACHE_BYTES : undefined,
+    // The daemon's kernel page cache holds what was written; `megafs put` never reads it back.
+    keepWritten: false,
   });
 }

@@ -27,6 +27,10 @@ export interface VfsContext {
   /** Plaintext chunk by object id (bounded in bytes), or undefined. */
   memGet(id: string): Uint8Array | undefined;
   memSet(id: string, plain: Uint8Array): void;
+  /** A dirty chunk buffer just sealed as `id` (`plain` is a view of it, the caller's only
+   *  reference): kept in the memory cache, or its memory reused for the next write when
+   *  written chunks are not kept (OpenVfsOptions.keepWritten). */
+  sealedDirty(id: string, plain: Uint8Array): void;
   /** Ciphertext of `id` from the disk cache or the store, hash-checked. */
   fetchObject(id: string): Promise<Uint8Array>;
   /** A chunk's ciphertext: from the disk cache (`checked` false: the caller checks the

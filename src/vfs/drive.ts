@@ -18,6 +18,7 @@ import { eachLimited } from '../store/limit.js';
 import type { RootRecord, Store } from '../store/store.js';
 import { ChunkReader } from './chunk-reader.js';
 import { releaseSealed } from './buffer-pool.js';
+import { recycleChunkBuffer } from './fresh-buffers.js';
 import type { VfsContext } from './context.js';
 import type { DiskCache } from './disk-cache.js';
 import type { VfsEngine } from './engine.js';
@@ -59,6 +60,8 @@ export interface DriveOptions {
   log: (line: string) => void;
   commitDelayMs: number;
   memCacheBytes: number;
+  /** Keep written chunks in the memory cache (else their buffers are reused). */
+  keepWritten: boolean;
 }
 
 export class Drive implements VfsContext {
@@ -104,6 +107,11 @@ export class Drive implements VfsContext {
 
   memSet(id: string, plain: Uint8Array): void {
     if (plain.length <= this.opts.memCacheBytes) this.mem.set(id, plain);
+  }
+
+  sealedDirty(id: string, plain: Uint8Array): void {
+    if (this.opts.keepWritten) this.memSet(id, plain);
+    else recycleChunkBuffer(plain);
   }
 
   async fetchObject(id: string): Promise<Uint8Array> {

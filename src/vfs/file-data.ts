@@ -285,7 +285,7 @@ export class FileData {
       this.dropDirty(f, idx);
       f.ahead.set(idx, o.id);
       f.pendingIds.add(o.id);
-      this.ctx.memSet(o.id, buf);
+      this.ctx.sealedDirty(o.id, buf);
       // Written to the cache while the writer goes on; sealLocked waits for all of them.
       this.trackPersist(f, this.ctx.persist(o));
     }
@@ -376,7 +376,7 @@ export class FileData {
       next.set(i, o.id);
       set.push([i, o.id]);
       f.pendingIds.add(o.id);
-      this.ctx.memSet(o.id, plain);
+      this.ctx.sealedDirty(o.id, plain);
       objs.push(o);
     }
     const cutIndex = f.cutIndex;

@@ -1,9 +1,12 @@
-// Pre-faulted 1 MiB buffers for data that is kept (a written chunk becomes a dirty buffer,
-// then a memory-cache entry, so it cannot be pooled). A fresh 1 MiB array costs ~4 ms of
-// page faults on first touch on this kind of VM, more than sealing it; a helper thread
-// allocates and touches buffers ahead and transfers them here (a transfer moves the
-// memory, already mapped), so the writer only pays a copy into warm memory. The thread is
-// unref'ed: it never keeps the process up. Without worker threads, plain allocation.
+// Chunk buffers for written data (a write becomes a dirty buffer). A fresh 1 MiB array
+// costs ~4 ms of page faults on first touch on this kind of VM (a paravirtualised guest:
+// ~15 µs per 4 KiB fault), more than sealing it. So, in order:
+// 1. recycled buffers: a dirty buffer sealed and not kept in the memory cache (the mount
+//    daemon keeps none: the kernel page cache holds what was written) comes back here;
+// 2. pre-faulted buffers: a helper thread allocates and touches buffers ahead and
+//    transfers them here (a transfer moves the memory, already mapped), so the writer only
+//    pays a copy into warm memory. The thread is unref'ed: it never keeps the process up.
+// 3. plain allocation (no worker threads, or both lists empty).
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SIZE } from '../format/constants.js';
 
@@ -51,18 +54,52 @@ function refill(): void {
   worker.postMessage({ count: STOCK - stock.length, bytes: CHUNK_SIZE });
 }
 
-/** A zeroed array of `bytes` for data the caller keeps: a pre-faulted one when `bytes`
- *  is a full chunk and one is ready. MEGAFS_PREFAULT=0 turns the helper off. */
-export function freshBuffer(bytes: number): Uint8Array {
-  if (bytes !== CHUNK_SIZE || process.env.MEGAFS_PREFAULT === '0') return new Uint8Array(bytes);
+/** Chunk buffers given back (recycleChunkBuffer), contents stale; used before `stock`. */
+const recycled: ArrayBuffer[] = [];
+const isRecycled = new WeakSet<ArrayBuffer>();
+const MAX_RECYCLED = 16;
+
+/** A chunk-sized array for data the caller keeps, contents undefined: a recycled one, else
+ *  a pre-faulted one, else a fresh one. MEGAFS_PREFAULT=0 turns the helper off. */
+function chunkBuffer(): { bytes: Uint8Array; dirty: boolean } {
+  const old = recycled.pop();
+  if (old) {
+    isRecycled.delete(old);
+    return { bytes: new Uint8Array(old), dirty: true };
+  }
+  if (process.env.MEGAFS_PREFAULT === '0') return { bytes: new Uint8Array(CHUNK_SIZE), dirty: false };
   const ab = stock.pop();
   refill();
-  return ab ? new Uint8Array(ab) : new Uint8Array(bytes);
+  return { bytes: ab ? new Uint8Array(ab) : new Uint8Array(CHUNK_SIZE), dirty: false };
+}
+
+/** A zeroed array of `bytes` for data the caller keeps (recycled or pre-faulted memory
+ *  when `bytes` is a full chunk). */
+export function freshBuffer(bytes: number): Uint8Array {
+  if (bytes !== CHUNK_SIZE) return new Uint8Array(bytes);
+  const b = chunkBuffer();
+  if (b.dirty) b.bytes.fill(0);
+  return b.bytes;
 }
 
 /** A private copy of `data` (engine.write: the caller's memory is reused after the call). */
 export function copyOf(data: Uint8Array): Uint8Array {
-  const copy = freshBuffer(data.length);
+  const copy = data.length === CHUNK_SIZE ? chunkBuffer().bytes : new Uint8Array(data.length);
   copy.set(data);
   return copy;
+}
+
+/** Give back the memory under `bytes` (a dirty chunk buffer just sealed and not kept) for
+ *  the next freshBuffer/copyOf. Only a whole chunk-sized ArrayBuffer is taken; the caller
+ *  must hold the only reference to it (nothing reads it afterwards). */
+export function recycleChunkBuffer(bytes: Uint8Array): void {
+  const ab = bytes.buffer;
+  if (!(ab instanceof ArrayBuffer) || ab.byteLength !== CHUNK_SIZE || isRecycled.has(ab) || recycled.length >= MAX_RECYCLED) return;
+  recycled.push(ab);
+  isRecycled.add(ab);
+}
+
+/** Chunk buffers waiting for reuse (tests). */
+export function recycledChunkBuffers(): number {
+  return recycled.length;
 }

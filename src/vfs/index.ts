@@ -31,6 +31,10 @@ export interface OpenVfsOptions {
   cacheSizeBytes: number;
   /** Decrypted chunks kept in memory (default defaultMemCacheBytes(): from the RAM). */
   memCacheBytes?: number;
+  /** Keep chunks just written in the memory cache, so they read back at memory speed
+   *  (default true). A mount turns it off: the kernel's page cache already holds what
+   *  was written, and reusing the buffers spares every write fresh memory. */
+  keepWritten?: boolean;
   /** Names this machine in roots it writes (any string; hashed to 16 bytes). */
   deviceId: string;
   hostName?: string;
@@ -106,6 +110,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   const drive = new Drive({
     store: opts.store, keys: opts.keys, stateDir: opts.stateDir, deviceIdHex: deviceHex(opts.deviceId),
     hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, memCacheBytes: opts.memCacheBytes ?? defaultMemCacheBytes(),
+    keepWritten: opts.keepWritten ?? true,
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
   drive.journalFrom = journalFrom;

@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { CHUNK_SIZE } from '../../src/format/constants.js';
 import { FsStore } from '../../src/store/fs.js';
 import { freeSealedBuffers, releaseSealed, SEALED_CHUNK_BYTES, takeSealedBuffer } from '../../src/vfs/buffer-pool.js';
-import { copyOf, freshBuffer } from '../../src/vfs/fresh-buffers.js';
-import { defaultMemCacheBytes } from '../../src/vfs/index.js';
+import { copyOf, freshBuffer, recycleChunkBuffer, recycledChunkBuffers } from '../../src/vfs/fresh-buffers.js';
+import { defaultMemCacheBytes, openVfs } from '../../src/vfs/index.js';
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { deriveDriveKeys } from '../../src/crypto/keys.js';
 import { randomObject } from '../helpers/store-suite.js';
 
 test('buffer pool: a released buffer comes back once; foreign buffers are ignored', (t) => {
@@ -41,6 +44,49 @@ test('fresh buffers: zeroed, the right size, and copies are private', async (t) 
   src.fill(1);
   t.true(copy.every((x) => x === 7));
   t.is(copyOf(new Uint8Array(10)).length, 10);
+});
+
+test('recycled chunk buffers: whole chunk buffers only, once each, and zeroed when fresh', (t) => {
+  const a = copyOf(new Uint8Array(CHUNK_SIZE).fill(9));
+  const before = recycledChunkBuffers();
+  recycleChunkBuffer(a.subarray(0, 100)); // a view: the whole buffer is taken
+  recycleChunkBuffer(a);
+  recycleChunkBuffer(new Uint8Array(CHUNK_SIZE * 2).subarray(0, CHUNK_SIZE)); // not a chunk buffer
+  t.is(recycledChunkBuffers(), before + 1);
+  const z = freshBuffer(CHUNK_SIZE);
+  t.is(z.buffer, a.buffer);
+  t.true(z.every((x) => x === 0), 'a recycled buffer handed out by freshBuffer is zeroed');
+  recycleChunkBuffer(z);
+  const src = new Uint8Array(CHUNK_SIZE).fill(3);
+  const c = copyOf(src);
+  t.is(c.buffer, a.buffer);
+  t.true(c.every((x) => x === 3));
+});
+
+test('keepWritten false: written chunks are not cached, their buffers serve later writes, every byte reads back', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-recycle-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = await FsStore.open(join(dir, 'store'));
+  const v = await openVfs({
+    store, keys: deriveDriveKeys(randomBytes(32), randomBytes(16)), stateDir: join(dir, 's'), cacheDir: join(dir, 'c'),
+    cacheSizeBytes: 1 << 30, deviceId: 'a', log: () => undefined, keepWritten: false,
+  });
+  const files = [randomBytes(12 * CHUNK_SIZE + 777), randomBytes(12 * CHUNK_SIZE)];
+  for (const [i, data] of files.entries()) {
+    const fh = await v.create(`/f${i}`, 0o644, fsc.O_RDWR);
+    for (let off = 0; off < data.length; off += CHUNK_SIZE) await v.write(fh, data.subarray(off, off + CHUNK_SIZE), off);
+    await v.fsync(fh, false);
+    await v.release(fh);
+    t.true(recycledChunkBuffers() > 0);
+  }
+  for (const [i, data] of files.entries()) {
+    const back = new Uint8Array(data.length);
+    const fh = await v.open(`/f${i}`, fsc.O_RDONLY);
+    for (let off = 0; off < data.length; off += CHUNK_SIZE) await v.read(fh, back.subarray(off), Math.min(CHUNK_SIZE, data.length - off), off);
+    await v.release(fh);
+    t.true(Buffer.from(back).equals(data), `file ${i}`);
+  }
+  await v.close();
 });
 
 test('FsStore.putFile links the file in once, counted once, readable by id', async (t) => {
