@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build native/ (the libfuse3 binding) into native/build/Release/megafs_fuse.node.
-# Never fails the caller: on any problem it prints one line and exits 0, and megafs
-# mounts with fuse-native instead.
+# Build native/: the libfuse3 binding (native/build/Release/megafs_fuse.node) and the
+# in-place crypto module (native/crypto/build/Release/megafs_crypto.node).
+# Never fails the caller: on any problem it prints one line per module and exits 0; megafs
+# then mounts with fuse-native, and seals with node:crypto.
 cd "$(dirname "$0")/../native" || exit 0
 log=$(mktemp)
 gyp="$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
@@ -18,6 +19,13 @@ elif node "$gyp" rebuild "${nodedir[@]}" >"$log" 2>&1; then
   echo "build-native: built native/build/Release/megafs_fuse.node"
 else
   echo "build-native: build failed (see: node $gyp rebuild in native/); megafs will use fuse-native"
+fi
+if [ ! -f "$gyp" ]; then
+  echo "build-native: node-gyp not found; megafs will seal with node:crypto"
+elif (cd crypto && node "$gyp" rebuild "${nodedir[@]}") >"$log" 2>&1; then
+  echo "build-native: built native/crypto/build/Release/megafs_crypto.node"
+else
+  echo "build-native: crypto build failed (see: node $gyp rebuild in native/crypto/); megafs will seal with node:crypto"
 fi
 rm -f "$log"
 exit 0

@@ -8,7 +8,7 @@ import { ByteWriter } from '../format/bytes.js';
 import { FILE_ID_BYTES } from '../format/constants.js';
 import { AAD_CHUNK, LABEL_CHUNK } from './labels.js';
 import { deriveKey } from './kdf.js';
-import { openObject, sealObject, type SealedObject } from './object.js';
+import { openObject, openObjectAsync, sealObject, sealObjectAsync, type SealedObject } from './object.js';
 import type { CryptoPlatform } from './platform.js';
 
 export function chunkKeyFor(fileKey: Uint8Array): Uint8Array {
@@ -41,4 +41,18 @@ export function openChunk(
   p: CryptoPlatform, chunkKey: Uint8Array, place: ChunkPlace, bytes: Uint8Array, id?: string, out?: Uint8Array,
 ): Uint8Array {
   return openObject(p, chunkKey, AAD_CHUNK, chunkContext(place), bytes, id, out);
+}
+
+/** sealChunk off the main thread when the platform can (CryptoPlatform.sealStreamAsync). */
+export function sealChunkAsync(
+  p: CryptoPlatform, chunkKey: Uint8Array, place: ChunkPlace, plaintext: Uint8Array, out?: Uint8Array,
+): Promise<SealedObject> {
+  return sealObjectAsync(p, chunkKey, AAD_CHUNK, chunkContext(place), plaintext, out);
+}
+
+/** openChunk off the main thread when the platform can (CryptoPlatform.openAsync). */
+export function openChunkAsync(
+  p: CryptoPlatform, chunkKey: Uint8Array, place: ChunkPlace, bytes: Uint8Array, id?: string, out?: Uint8Array,
+): Promise<Uint8Array> {
+  return openObjectAsync(p, chunkKey, AAD_CHUNK, chunkContext(place), bytes, id, out);
 }

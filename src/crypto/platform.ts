@@ -19,4 +19,18 @@ export interface CryptoPlatform {
   chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, out?: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   randomBytes(length: number): Uint8Array;
+  /** Optional (src/platform/native-crypto.ts): XChaCha20-Poly1305 over the stream
+   *  prefix || payload || zeros(padBytes), written to out[cipherOffset..] as ciphertext ||
+   *  tag, without first copying the payload into a padded buffer; returns SHA-256 of out
+   *  up to the tag's end. The Async form runs off the main thread; until it settles
+   *  the caller must not touch any of the buffers. */
+  sealStream?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, prefix: Uint8Array, payload: Uint8Array, padBytes: number,
+    out: Uint8Array, cipherOffset: number): Uint8Array;
+  sealStreamAsync?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, prefix: Uint8Array, payload: Uint8Array, padBytes: number,
+    out: Uint8Array, cipherOffset: number): Promise<Uint8Array>;
+  /** Optional, off the main thread: check SHA-256(object) against `expectedId` when given
+   *  (else IntegrityError), then open object[cipherOffset..] (ciphertext || tag) into
+   *  `out` (IntegrityError when authentication fails). */
+  openAsync?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, object: Uint8Array, cipherOffset: number,
+    out: Uint8Array, expectedId: Uint8Array | null): Promise<void>;
 }

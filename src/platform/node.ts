@@ -9,6 +9,7 @@ import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'no
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { IntegrityError } from '../errors.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
+import { nativeCrypto as native, type NativeCrypto } from './native-crypto.js';
 
 const TAG_BYTES = 16;
 const PIECE_BYTES = 64 * 1024;
@@ -55,12 +56,48 @@ function streamInto(c: { update(data: Uint8Array): Buffer }, input: Uint8Array, 
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** The sealStream/sealStreamAsync/openAsync methods over the native module. */
+function nativeStreams(n: NativeCrypto): Pick<CryptoPlatform, 'sealStream' | 'sealStreamAsync' | 'openAsync'> {
+  return {
+    sealStream(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset) {
+      const id = new Uint8Array(32);
+      n.seal(subkey(key, nonce), ietfNonce(nonce), aad, prefix, payload, padBytes, out, cipherOffset, id);
+      return id;
+    },
+    sealStreamAsync(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset) {
+      const id = new Uint8Array(32);
+      return new Promise((resolve, reject) => {
+        n.seal(subkey(key, nonce), ietfNonce(nonce), aad, prefix, payload, padBytes, out, cipherOffset, id, (r) => {
+          if (r === 0) resolve(id);
+          else reject(new Error('BUG: native sealing failed'));
+        });
+      });
+    },
+    openAsync(key, nonce, aad, object, cipherOffset, out, expectedId) {
+      return new Promise((resolve, reject) => {
+        n.open(subkey(key, nonce), ietfNonce(nonce), aad, object, cipherOffset, out, expectedId, (r) => {
+          if (r === 0) resolve();
+          else if (r === 1) reject(new IntegrityError('does not match its id'));
+          else reject(new IntegrityError('authentication failed'));
+        });
+      });
+    },
+  };
+}
+
 export const nodePlatform: CryptoPlatform = {
   name: 'node',
+  ...(native ? nativeStreams(native) : {}),
   xchachaSeal(key, nonce, plaintext, aad, out) {
     const sealedBytes = plaintext.length + TAG_BYTES;
     const dest = out ? out.subarray(0, sealedBytes) : freshBytes(sealedBytes);
     if (dest.length < sealedBytes) throw new Error('BUG: output buffer too small');
+    if (native) {
+      native.seal(subkey(key, nonce), ietfNonce(nonce), aad, EMPTY, plaintext, 0, dest, 0, EMPTY);
+      return dest;
+    }
     const c = createCipheriv('chacha20-poly1305', subkey(key, nonce), ietfNonce(nonce), { authTagLength: TAG_BYTES });
     c.setAAD(aad, { plaintextLength: plaintext.length });
     streamInto(c, plaintext, dest);
@@ -73,6 +110,10 @@ export const nodePlatform: CryptoPlatform = {
     const plainBytes = sealed.length - TAG_BYTES;
     const dest = out ? out.subarray(0, plainBytes) : freshBytes(plainBytes);
     if (dest.length < plainBytes) throw new Error('BUG: output buffer too small');
+    if (native) {
+      if (native.open(subkey(key, nonce), ietfNonce(nonce), aad, sealed, 0, dest, null) !== 0) throw new IntegrityError('authentication failed');
+      return dest;
+    }
     const d = createDecipheriv('chacha20-poly1305', subkey(key, nonce), ietfNonce(nonce), { authTagLength: TAG_BYTES });
     d.setAAD(aad, { plaintextLength: plainBytes });
     d.setAuthTag(sealed.subarray(plainBytes));
@@ -94,12 +135,21 @@ export const nodePlatform: CryptoPlatform = {
     iv.set(nonce, 4);
     const dest = out ? out.subarray(0, input.length) : freshBytes(input.length);
     if (dest.length < input.length) throw new Error('BUG: output buffer too small');
+    if (native) {
+      native.chacha20(key, iv, input, dest);
+      return dest;
+    }
     const c = createCipheriv('chacha20', key, iv);
     streamInto(c, input, dest);
     c.final();
     return dest;
   },
   sha256(data) {
+    if (native) {
+      const out = new Uint8Array(32);
+      native.sha256(data, out);
+      return out;
+    }
     const h = createHash('sha256');
     for (let offset = 0; offset < data.length; offset += PIECE_BYTES) {
       h.update(data.subarray(offset, Math.min(offset + PIECE_BYTES, data.length)));

@@ -1,11 +1,13 @@
-// Chunk sealing and opening on worker threads (one per core, shared by every mount in the
-// process), so 1 MiB chunks use every core and the main thread stays free for FUSE.
-// Payloads under INLINE_BYTES run synchronously (the handoff costs more than it saves),
-// as does everything when workers cannot start. Byte format: exactly sealChunk/openChunk.
+// Chunk sealing and opening off the main thread, so 1 MiB chunks use every core and the
+// main thread stays free for FUSE: on libuv's thread pool through native/crypto when it is
+// built (no copies: the work reads and writes the caller's buffers), or on worker threads
+// when MEGAFS_CRYPTO_WORKERS asks for them (buffers copied or transferred). Payloads under
+// INLINE_BYTES run synchronously (the handoff costs more than it saves), as does
+// everything when neither is there. Byte format: exactly sealChunk/openChunk.
 // Workers are ref'ed only while they hold jobs, so an idle pool never keeps the process up.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { openChunk, sealChunk, type ChunkPlace } from '../crypto/chunk.js';
+import { openChunk, openChunkAsync as openOffThread, sealChunk, sealChunkAsync as sealOffThread, type ChunkPlace } from '../crypto/chunk.js';
 import type { SealedObject } from '../crypto/object.js';
 import { IntegrityError, MegafsError } from '../errors.js';
 import { CHUNK_SIZE } from '../format/constants.js';
@@ -122,7 +124,7 @@ export async function sealChunkAsync(key: Uint8Array, place: ChunkPlace, plain: 
   if (plain.length < INLINE_BYTES) return inline();
   const out = pooled ? takeSealedBuffer() : undefined;
   const pending = run({ op: 'seal', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: plain, out });
-  if (!pending) return sealChunk(nodePlatform, key, place, plain, undefined, out);
+  if (!pending) return sealOffThread(nodePlatform, key, place, plain, out); // native: on the thread pool
   const r = await pending.catch(() => null);
   if (!r) return inline(); // the worker died: our bytes were copied
   if (r.error !== undefined) throw new Error(`BUG: sealing failed on a worker: ${r.error}`);
@@ -135,7 +137,7 @@ export async function sealChunkAsync(key: Uint8Array, place: ChunkPlace, plain: 
  *  Throws what openChunk throws (IntegrityError / E_VERSION). */
 export async function openChunkAsync(key: Uint8Array, place: ChunkPlace, sealed: Uint8Array, id?: string, owned = false): Promise<Uint8Array> {
   const pending = sealed.length < INLINE_BYTES ? null : run({ op: 'open', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: sealed, id }, owned);
-  if (!pending) return openChunk(nodePlatform, key, place, sealed, id);
+  if (!pending) return sealed.length < INLINE_BYTES ? openChunk(nodePlatform, key, place, sealed, id) : openOffThread(nodePlatform, key, place, sealed, id);
   const r = await pending.catch((e: Error) => {
     if (sealed.buffer.byteLength > 0) return null; // not transferred: open here instead
     throw e;

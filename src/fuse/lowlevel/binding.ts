@@ -2,8 +2,7 @@
 // binding's functions, or the reason it is not usable here.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findNativeModule } from '../../platform/native-module.js';
 
 /** The session handle the binding returns (an N-API external). */
 export type Session = { readonly __session: unique symbol };
@@ -28,21 +27,13 @@ export interface NativeBinding {
 /** reply()'s answer for a request that is no longer pending. */
 export const GONE = 1;
 
-function findNative(): string | null {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'native', 'build', 'Release', 'megafs_fuse.node');
-    if (existsSync(candidate)) return candidate;
-    if (existsSync(join(dir, 'package.json')) || dirname(dir) === dir) return null;
-  }
-}
-
 let loaded: { binding: NativeBinding } | { error: string } | null = null;
 
 /** The binding, or why it cannot be used (not built, or libfuse3 missing). Cached. */
 export function loadNative(): { binding: NativeBinding } | { error: string } {
   if (loaded) return loaded;
   if (!existsSync('/dev/fuse')) return (loaded = { error: '/dev/fuse is missing' });
-  const file = findNative();
+  const file = findNativeModule('build/Release/megafs_fuse.node');
   if (!file) return (loaded = { error: 'native/ is not built (scripts/build-native.sh needs libfuse3-dev)' });
   try {
     loaded = { binding: createRequire(import.meta.url)(file) as NativeBinding };

@@ -1,0 +1,279 @@
+/* megafs_crypto: the bulk crypto of sealed objects, in place, on OpenSSL (the copy inside
+ * node itself: node exports its OpenSSL symbols, so nothing else is linked).
+ *
+ * Why: node:crypto's update() allocates a fresh output buffer per call. On a VM where a
+ * page fault costs ~15 µs, those allocations (and the garbage collections they trigger)
+ * cost more than the cipher. Here the output goes straight into the caller's buffer, the
+ * padding is fed from a static block of zeros (no padded copy of the payload), and the
+ * SHA-256 id is computed in the same call. With a callback, the work runs on libuv's
+ * thread pool, so sealing uses a second core while the main thread serves requests.
+ *
+ * The byte layout is the caller's (src/crypto/object.ts): these functions only run
+ * ChaCha20-Poly1305 (IETF, 12-byte nonce) over a stream made of parts, and SHA-256.
+ *
+ *   seal(key32, nonce12, aad, prefix, payload, padBytes, out, cipherOffset, idOut[, cb])
+ *     out[cipherOffset ..] = AEAD(prefix || payload || zeros(padBytes)) || tag16;
+ *     idOut (32 bytes) = SHA-256(out[0 .. cipherOffset + total + 16]); an empty idOut: no hash.
+ *   open(key32, nonce12, aad, object, cipherOffset, out, expectedId32 | null[, cb])
+ *     when expectedId32 is given: SHA-256(object) must equal it, else result 1;
+ *     out = AEAD-open(object[cipherOffset .. end-16], tag = last 16 bytes), else result 2
+ *     (and out is zeroed: unauthenticated bytes never stay). Result 0: opened.
+ *   chacha20(key32, iv16, input, out)      raw ChaCha20 (iv = u32le counter || nonce12)
+ *   sha256(data, out32)
+ * Synchronous calls return the result (seal: 0); with cb, cb(result) runs later. The
+ * caller must neither change nor transfer the buffers until then. */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_BYTES 16
+#define PIECE (64 * 1024)
+static const uint8_t ZEROS[PIECE];
+
+typedef struct { uint8_t *p; size_t n; } span_t;
+
+typedef struct job {
+  napi_async_work work;
+  napi_ref cb;
+  napi_ref keep[8]; /* the JS buffers, alive until the job completes */
+  int nkeep;
+  int op; /* 0 seal, 1 open */
+  uint8_t key[32], nonce[12];
+  span_t aad, prefix, payload, out, object, id;
+  size_t pad, cipher_offset;
+  int has_id;
+  int result;
+} job_t;
+
+/* ---- the work (no N-API calls: may run on a pool thread) ------------------------------ */
+
+static int sha256(const uint8_t *p, size_t n, uint8_t out[32]) {
+  unsigned int len = 0;
+  return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
+}
+
+static int update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t n, size_t *written) {
+  while (n > 0) {
+    int step = n > PIECE ? PIECE : (int)n, got = 0;
+    if (EVP_CipherUpdate(c, out ? out + *written : NULL, &got, in, step) != 1) return -1;
+    *written += (size_t)got;
+    in += step;
+    n -= (size_t)step;
+  }
+  return 0;
+}
+
+static int do_seal(job_t *j) {
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  int ok = 0, got = 0;
+  size_t total = j->prefix.n + j->payload.n + j->pad, w = 0, aadw = 0;
+  uint8_t *dst = j->out.p + j->cipher_offset;
+  if (!c) return -1;
+  if (EVP_EncryptInit_ex(c, EVP_chacha20_poly1305(), NULL, j->key, j->nonce) != 1) goto done;
+  if (j->aad.n && update(c, NULL, j->aad.p, j->aad.n, &aadw) != 0) goto done;
+  if (update(c, dst, j->prefix.p, j->prefix.n, &w) != 0) goto done;
+  if (update(c, dst, j->payload.p, j->payload.n, &w) != 0) goto done;
+  for (size_t left = j->pad; left > 0;) {
+    size_t step = left > PIECE ? PIECE : left;
+    if (update(c, dst, ZEROS, step, &w) != 0) goto done;
+    left -= step;
+  }
+  if (EVP_EncryptFinal_ex(c, dst + w, &got) != 1) goto done;
+  w += (size_t)got;
+  if (w != total) goto done;
+  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, dst + total) != 1) goto done;
+  ok = j->id.n == 0 || sha256(j->out.p, j->cipher_offset + total + TAG_BYTES, j->id.p) == 0;
+done:
+  EVP_CIPHER_CTX_free(c);
+  return ok ? 0 : -1;
+}
+
+static int do_open(job_t *j) {
+  uint8_t digest[32];
+  if (j->object.n < j->cipher_offset + TAG_BYTES) return 2;
+  if (j->has_id && (sha256(j->object.p, j->object.n, digest) != 0 || memcmp(digest, j->id.p, 32) != 0)) return 1;
+  size_t n = j->object.n - j->cipher_offset - TAG_BYTES, w = 0, aadw = 0;
+  const uint8_t *src = j->object.p + j->cipher_offset;
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  int ok = 0, got = 0;
+  if (!c) return -1;
+  if (EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, j->key, j->nonce) != 1) goto done;
+  if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, (void *)(src + n)) != 1) goto done;
+  if (j->aad.n && update(c, NULL, j->aad.p, j->aad.n, &aadw) != 0) goto done;
+  if (update(c, j->out.p, src, n, &w) != 0) goto done;
+  ok = EVP_DecryptFinal_ex(c, j->out.p + w, &got) == 1;
+done:
+  EVP_CIPHER_CTX_free(c);
+  if (!ok) memset(j->out.p, 0, n);
+  return ok ? 0 : 2;
+}
+
+static void execute(napi_env env, void *data) {
+  job_t *j = data;
+  j->result = j->op == 0 ? do_seal(j) : do_open(j);
+}
+
+/* ---- N-API ------------------------------------------------------------------------- */
+
+static napi_value fail(napi_env env, const char *msg) {
+  napi_throw_error(env, "E_NATIVE_CRYPTO", msg);
+  return NULL;
+}
+
+static napi_value num(napi_env env, int v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+/* A Uint8Array's bytes; keeps a reference in `j` when given. */
+static int bytes_of(napi_env env, napi_value v, span_t *s, job_t *j) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value ab;
+  size_t offset;
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) return -1;
+  s->p = length ? data : (uint8_t *)ZEROS;
+  s->n = length;
+  if (j && j->nkeep < 8) napi_create_reference(env, v, 1, &j->keep[j->nkeep++]);
+  return 0;
+}
+
+static int fixed(napi_env env, napi_value v, uint8_t *dst, size_t n) {
+  span_t s;
+  if (bytes_of(env, v, &s, NULL) != 0 || s.n != n) return -1;
+  memcpy(dst, s.p, n);
+  return 0;
+}
+
+static int size_arg(napi_env env, napi_value v, size_t *out) {
+  int64_t x;
+  if (napi_get_value_int64(env, v, &x) != napi_ok || x < 0) return -1;
+  *out = (size_t)x;
+  return 0;
+}
+
+static void release(napi_env env, job_t *j) {
+  for (int i = 0; i < j->nkeep; i++) napi_delete_reference(env, j->keep[i]);
+  if (j->cb) napi_delete_reference(env, j->cb);
+  if (j->work) napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  job_t *j = data;
+  napi_value cb, global, arg = num(env, status == napi_ok ? j->result : -1);
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_global(env, &global);
+  release(env, j);
+  napi_call_function(env, global, cb, 1, &arg, NULL);
+}
+
+/* Run `j` now (no callback) or on the pool (callback given). */
+static napi_value run(napi_env env, job_t *j, napi_value cb) {
+  napi_valuetype t = napi_undefined;
+  if (cb) napi_typeof(env, cb, &t);
+  if (t != napi_function) {
+    execute(env, j);
+    napi_value r = num(env, j->result);
+    release(env, j);
+    return r;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "megafs_crypto", NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, cb, 1, &j->cb);
+  if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    release(env, j);
+    return fail(env, "cannot queue crypto work");
+  }
+  return num(env, 0);
+}
+
+static napi_value js_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 9) return fail(env, "seal(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset, idOut[, cb])");
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) return fail(env, "out of memory");
+  j->op = 0;
+  int bad = fixed(env, argv[0], j->key, 32) || fixed(env, argv[1], j->nonce, 12) || bytes_of(env, argv[2], &j->aad, j) ||
+            bytes_of(env, argv[3], &j->prefix, j) || bytes_of(env, argv[4], &j->payload, j) || size_arg(env, argv[5], &j->pad) ||
+            bytes_of(env, argv[6], &j->out, j) || size_arg(env, argv[7], &j->cipher_offset) || bytes_of(env, argv[8], &j->id, j);
+  if (!bad && ((j->id.n != 32 && j->id.n != 0) || j->out.n < j->cipher_offset + j->prefix.n + j->payload.n + j->pad + TAG_BYTES)) bad = 1;
+  if (bad) {
+    release(env, j);
+    return fail(env, "seal: bad arguments");
+  }
+  return run(env, j, argc > 9 ? argv[9] : NULL);
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return fail(env, "open(key, nonce, aad, object, cipherOffset, out, expectedId | null[, cb])");
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) return fail(env, "out of memory");
+  j->op = 1;
+  napi_valuetype idType;
+  napi_typeof(env, argv[6], &idType);
+  j->has_id = idType != napi_null && idType != napi_undefined;
+  int bad = fixed(env, argv[0], j->key, 32) || fixed(env, argv[1], j->nonce, 12) || bytes_of(env, argv[2], &j->aad, j) ||
+            bytes_of(env, argv[3], &j->object, j) || size_arg(env, argv[4], &j->cipher_offset) || bytes_of(env, argv[5], &j->out, j) ||
+            (j->has_id && bytes_of(env, argv[6], &j->id, j));
+  if (!bad && j->has_id && j->id.n != 32) bad = 1;
+  if (!bad && j->object.n >= j->cipher_offset + TAG_BYTES && j->out.n < j->object.n - j->cipher_offset - TAG_BYTES) bad = 1;
+  if (bad) {
+    release(env, j);
+    return fail(env, "open: bad arguments");
+  }
+  return run(env, j, argc > 7 ? argv[7] : NULL);
+}
+
+static napi_value js_chacha20(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint8_t key[32], iv[16];
+  span_t in, out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4 || fixed(env, argv[0], key, 32) || fixed(env, argv[1], iv, 16) || bytes_of(env, argv[2], &in, NULL) ||
+      bytes_of(env, argv[3], &out, NULL) || out.n < in.n) {
+    return fail(env, "chacha20(key, iv16, input, out)");
+  }
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  size_t w = 0;
+  int ok = c && EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv) == 1 && update(c, out.p, in.p, in.n, &w) == 0 && w == in.n;
+  EVP_CIPHER_CTX_free(c);
+  if (!ok) return fail(env, "chacha20 failed");
+  return num(env, 0);
+}
+
+static napi_value js_sha256(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  span_t in, out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || bytes_of(env, argv[0], &in, NULL) || bytes_of(env, argv[1], &out, NULL) || out.n < 32) return fail(env, "sha256(data, out32)");
+  if (sha256(in.p, in.n, out.p) != 0) return fail(env, "sha256 failed");
+  return num(env, 0);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
+    {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+    {"chacha20", NULL, js_chacha20, NULL, NULL, NULL, napi_default, NULL},
+    {"sha256", NULL, js_sha256, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

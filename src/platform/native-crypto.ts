@@ -1,0 +1,39 @@
+// native/crypto (megafs_crypto.node, built by scripts/build-native.sh): ChaCha20-Poly1305
+// and SHA-256 from node's own OpenSSL, writing into the caller's buffers, optionally on
+// libuv's thread pool. node:crypto allocates every output (update() returns a fresh
+// Buffer): on this kind of VM the page faults and garbage collections that follow cost
+// more than the cipher (docs/design.md "Write path performance"). Optional: when the
+// module is not built or does not load, or MEGAFS_NATIVE_CRYPTO=0, node.ts uses node:crypto.
+import { createRequire } from 'node:module';
+import { findNativeModule } from './native-module.js';
+
+export type NativeDone = (result: number) => void;
+
+export interface NativeCrypto {
+  /** out[cipherOffset..] = ChaCha20-Poly1305(key, nonce12, aad; prefix || payload ||
+   *  zeros(padBytes)) || tag; idOut (32 bytes, or empty: none) = SHA-256 of out up to the
+   *  tag's end. With `done`, on the thread pool: done(0) or done(-1) later. */
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, prefix: Uint8Array, payload: Uint8Array, padBytes: number,
+    out: Uint8Array, cipherOffset: number, idOut: Uint8Array, done?: NativeDone): number;
+  /** 0 opened into out; 1 SHA-256(object) is not expectedId; 2 authentication failed (out
+   *  zeroed). With `done`, on the thread pool. */
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, object: Uint8Array, cipherOffset: number, out: Uint8Array,
+    expectedId: Uint8Array | null, done?: NativeDone): number;
+  /** Raw ChaCha20, iv = u32le counter || nonce12. */
+  chacha20(key: Uint8Array, iv: Uint8Array, input: Uint8Array, out: Uint8Array): number;
+  sha256(data: Uint8Array, out: Uint8Array): number;
+}
+
+function load(): NativeCrypto | null {
+  if (process.env.MEGAFS_NATIVE_CRYPTO === '0') return null;
+  const file = findNativeModule('crypto/build/Release/megafs_crypto.node');
+  if (!file) return null;
+  try {
+    return createRequire(import.meta.url)(file) as NativeCrypto;
+  } catch {
+    return null; // a module built for another node: node:crypto serves
+  }
+}
+
+/** The module, or null (then everything runs on node:crypto). */
+export const nativeCrypto: NativeCrypto | null = load();

@@ -1,0 +1,93 @@
+// native/crypto (src/platform/native-crypto.ts): the in-place OpenSSL path gives the same
+// bytes as noble (the browser's reference), on and off the main thread; tampering is
+// refused with E_INTEGRITY and no plaintext left behind; bad arguments throw; and without
+// the module (MEGAFS_NATIVE_CRYPTO=0) node:crypto gives the same bytes again.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import fc from 'fast-check';
+import { fileURLToPath } from 'node:url';
+import type { MegafsError } from '../../src/errors.js';
+import { openChunk, openChunkAsync, sealChunk, sealChunkAsync } from '../../src/crypto/chunk.js';
+import { noblePlatform as noble } from '../../src/crypto/noble.js';
+import { openObject, openObjectAsync, sealObject, sealObjectAsync, sealedSize } from '../../src/crypto/object.js';
+import { nativeCrypto } from '../../src/platform/native-crypto.js';
+import { nodePlatform as node } from '../../src/platform/node.js';
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+const pattern = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+const size = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 65_530, max: 65_542 }), fc.integer({ min: 0, max: 1_100_000 }));
+const key = pattern(32, 1);
+const place = { fileId: pattern(16, 2), chunkIndex: 3, isLast: false };
+
+test('native/crypto is built and in use (scripts/build-native.sh; .ci/run builds it)', (t) => {
+  t.truthy(nativeCrypto);
+  t.truthy(node.sealStreamAsync && node.openAsync && node.sealStream);
+});
+
+test('sealed objects: native (sync and on the thread pool) and noble agree byte for byte', async (t) => {
+  await fc.assert(fc.asyncProperty(size, fc.integer(), async (n, seed) => {
+    const payload = pattern(n, seed);
+    const nonce = pattern(24, seed + 1);
+    const a = sealObject(node, key, 'megafs test', pattern(5, seed), payload, nonce);
+    const b = sealObject(noble, key, 'megafs test', pattern(5, seed), payload, nonce);
+    t.is(a.id, b.id);
+    t.true(same(a.bytes, b.bytes));
+    const c = await sealObjectAsync(node, key, 'megafs test', pattern(5, seed), payload, new Uint8Array(sealedSize(n) + 7));
+    t.is(c.bytes.length, sealedSize(n));
+    t.true(same(openObject(noble, key, 'megafs test', pattern(5, seed), c.bytes, c.id), payload));
+    t.true(same(await openObjectAsync(node, key, 'megafs test', pattern(5, seed), b.bytes, b.id), payload));
+    t.true(same(openObject(node, key, 'megafs test', pattern(5, seed), b.bytes, b.id), payload));
+  }), { numRuns: 25 });
+});
+
+test('raw ChaCha20 and SHA-256 agree with noble', (t) => {
+  for (const n of [0, 1, 63, 64, 65, 65_536, 200_001]) {
+    const input = pattern(n, n);
+    t.true(same(node.chacha20Xor(key, pattern(12, 3), 7, input), noble.chacha20Xor(key, pattern(12, 3), 7, input)));
+    t.true(same(node.sha256(input), noble.sha256(input)));
+  }
+});
+
+test('tampered chunks fail to open off the thread as on it, and leave no plaintext', async (t) => {
+  const plain = pattern(1 << 20, 9);
+  const sealed = await sealChunkAsync(node, key, place, plain);
+  t.true(same(await openChunkAsync(node, key, place, sealed.bytes, sealed.id), plain));
+  const flipped = sealed.bytes.slice();
+  flipped[5000] ^= 1;
+  const idErr = await t.throwsAsync(openChunkAsync(node, key, place, flipped, sealed.id));
+  t.is((idErr as MegafsError).code, 'E_INTEGRITY');
+  t.regex(idErr!.message, /does not match its id/);
+  const out = new Uint8Array((1 << 20) + 16).fill(0xaa);
+  const tagErr = await t.throwsAsync(openChunkAsync(node, key, place, flipped, undefined, out));
+  t.is((tagErr as MegafsError).code, 'E_INTEGRITY');
+  t.true(out.subarray(0, sealed.bytes.length - 45).every((x) => x === 0), 'unauthenticated bytes are wiped');
+  // Another place (index) must not open either: the AAD binds it.
+  await t.throwsAsync(openChunkAsync(node, key, { ...place, chunkIndex: 4 }, sealed.bytes, sealed.id));
+  t.throws(() => openChunk(node, key, { ...place, isLast: true }, sealed.bytes, sealed.id));
+  t.throws(() => openChunk(node, key, place, flipped));
+});
+
+test('bad arguments throw at once instead of touching memory', (t) => {
+  const n = nativeCrypto!;
+  const e = t.throws(() => n.seal(key, pattern(12, 1), new Uint8Array(0), new Uint8Array(4), pattern(100, 1), 0, new Uint8Array(50), 25, new Uint8Array(32)));
+  t.is((e as NodeJS.ErrnoException).code, 'E_NATIVE_CRYPTO');
+  t.throws(() => n.seal(pattern(31, 1), pattern(12, 1), new Uint8Array(0), new Uint8Array(4), pattern(10, 1), 0, new Uint8Array(100), 25, new Uint8Array(32)));
+  t.throws(() => n.open(key, pattern(12, 1), new Uint8Array(0), pattern(100, 1), 25, new Uint8Array(10), null));
+  t.throws(() => n.sha256(pattern(10, 1), new Uint8Array(31)));
+});
+
+test('without the module (MEGAFS_NATIVE_CRYPTO=0), node:crypto gives the same object', async (t) => {
+  const nonce = pattern(24, 5);
+  const here = sealChunk(node, key, place, pattern(300_000, 4), nonce);
+  const script = `
+    const { sealChunk } = await import(${JSON.stringify(fileURLToPath(new URL('../../src/crypto/chunk.js', import.meta.url)))});
+    const { nodePlatform } = await import(${JSON.stringify(fileURLToPath(new URL('../../src/platform/node.js', import.meta.url)))});
+    const p = (n, s) => new Uint8Array(n).map((_, i) => (i * 31 + s) & 0xff);
+    const o = sealChunk(nodePlatform, p(32, 1), { fileId: p(16, 2), chunkIndex: 3, isLast: false }, p(300000, 4), p(24, 5));
+    console.log(o.id, nodePlatform.sealStream === undefined);
+  `;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, MEGAFS_NATIVE_CRYPTO: '0' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  t.is(out.trim(), `${here.id} true`);
+});
