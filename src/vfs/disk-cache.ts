@@ -2,18 +2,28 @@
 // never names), bounded by `limitBytes`, least recently used out first. Pinned objects
 // (sealed here and not yet confirmed on the store) are never evicted; when pinned bytes
 // would pass the limit the vfs answers ENOSPC (see reserve()).
-import { renameSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, renameSync, write as writeCb, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Objects up to this size are written with synchronous calls: a small file's open, write,
  *  close and rename cost less on this thread than four thread-pool round trips (5,000
- *  small files closed in a burst are 5,000 cache files). */
+ *  small files closed in a burst are 5,000 cache files). Bigger ones too, except the
+ *  write itself (one thread-pool round trip instead of four). */
 const SYNC_WRITE_BYTES = 64 * 1024;
 
 interface Entry {
   sizeBytes: number;
   pinned: boolean;
+}
+
+/** Write all of `bytes` to `fd` from offset 0 on the thread pool. */
+async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await new Promise<number>((resolve, reject) => {
+      writeCb(fd, bytes, done, bytes.length - done, done, (err, n) => (err ? reject(err) : resolve(n)));
+    });
+  }
 }
 
 export class DiskCache {
@@ -98,8 +108,13 @@ export class DiskCache {
       writeFileSync(tmp, bytes);
       renameSync(tmp, this.path(id));
     } else {
-      await writeFile(tmp, bytes);
-      await rename(tmp, this.path(id));
+      const fd = openSync(tmp, 'w');
+      try {
+        await writeAll(fd, bytes);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.path(id));
     }
     this.entries.set(id, { sizeBytes: bytes.length, pinned });
     this.totalBytes += bytes.length;

@@ -8,7 +8,7 @@
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
-import { freshBuffer } from './fresh-buffers.js';
+import { freshBuffer, recycleChunkBuffer } from './fresh-buffers.js';
 import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
 import { ReadAhead } from './read-ahead.js';
 import { toHex } from '../format/bytes.js';
@@ -207,6 +207,9 @@ export class FileData {
   private setDirty(f: FileNode, idx: number, buf: Uint8Array): void {
     const old = f.dirty.get(idx);
     const delta = buf.length - (old?.length ?? 0);
+    // A replaced dirty buffer is referenced nowhere else (dirty buffers enter the memory
+    // cache only once sealed and out of f.dirty): its memory serves the next write.
+    if (old && old.buffer !== buf.buffer) recycleChunkBuffer(old);
     f.dirty.set(idx, buf);
     f.dirtyBytes += delta;
     this.ctx.dirtyBytes += delta;
@@ -255,17 +258,21 @@ export class FileData {
         throw fsError('ENOSPC', 'the cache is full of data not yet uploaded');
       }
       const newSize = Math.max(f.size, end);
+      let adopted = false;
       for (const s of planRange(position, data.length)) {
         const piece = data.subarray(s.bufferOffset, s.bufferOffset + s.length);
         if (s.length === CHUNK_SIZE) {
           // A whole chunk: adopt the caller's private copy (engine.write made it), no copy.
           this.setDirty(f, s.chunkIndex, piece);
+          adopted = true;
           continue;
         }
         const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
         const b = await this.bufferFor(f, s.chunkIndex, s.offsetInChunk + s.length, whole);
         b.set(piece, s.offsetInChunk);
       }
+      // Copied into dirty buffers (an unaligned 1 MiB write): its memory serves the next write.
+      if (!adopted) recycleChunkBuffer(data);
       f.size = newSize;
       this.touched(f);
       if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f);

@@ -54,14 +54,32 @@ function refill(): void {
   worker.postMessage({ count: STOCK - stock.length, bytes: CHUNK_SIZE });
 }
 
-/** Chunk buffers given back (recycleChunkBuffer), contents stale; used before `stock`. */
+/** Chunk buffers given back (recycleChunkBuffer), contents stale; used before `stock`.
+ *  Up to MAX_RECYCLED: a mount's kernel keeps up to 64 writes of 1 MiB in flight (native
+ *  binding's max_background), each holding a private copy while it waits for the file.
+ *  After IDLE_MS without a take, all but IDLE_KEEP go back to the garbage collector. */
 const recycled: ArrayBuffer[] = [];
 const isRecycled = new WeakSet<ArrayBuffer>();
-const MAX_RECYCLED = 16;
+const MAX_RECYCLED = 80;
+const IDLE_KEEP = 8;
+const IDLE_MS = 5000;
+let lastTakeMs = 0;
+let trimTimer: NodeJS.Timeout | null = null;
+
+function trimWhenIdle(): void {
+  if (trimTimer) return;
+  trimTimer = setTimeout(() => {
+    trimTimer = null;
+    if (Date.now() - lastTakeMs < IDLE_MS) { trimWhenIdle(); return; }
+    while (recycled.length > IDLE_KEEP) isRecycled.delete(recycled.pop()!);
+  }, IDLE_MS);
+  trimTimer.unref();
+}
 
 /** A chunk-sized array for data the caller keeps, contents undefined: a recycled one, else
  *  a pre-faulted one, else a fresh one. MEGAFS_PREFAULT=0 turns the helper off. */
 function chunkBuffer(): { bytes: Uint8Array; dirty: boolean } {
+  lastTakeMs = Date.now();
   const old = recycled.pop();
   if (old) {
     isRecycled.delete(old);
@@ -97,6 +115,7 @@ export function recycleChunkBuffer(bytes: Uint8Array): void {
   if (!(ab instanceof ArrayBuffer) || ab.byteLength !== CHUNK_SIZE || isRecycled.has(ab) || recycled.length >= MAX_RECYCLED) return;
   recycled.push(ab);
   isRecycled.add(ab);
+  if (recycled.length > IDLE_KEEP) trimWhenIdle();
 }
 
 /** Chunk buffers waiting for reuse (tests). */
