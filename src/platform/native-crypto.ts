@@ -22,6 +22,9 @@ export interface NativeCrypto {
   /** Raw ChaCha20, iv = u32le counter || nonce12. */
   chacha20(key: Uint8Array, iv: Uint8Array, input: Uint8Array, out: Uint8Array): number;
   sha256(data: Uint8Array, out: Uint8Array): number;
+  /** `count` zeroed ArrayBuffers of `bytes` each from one mapping that asks for
+   *  transparent huge pages (far fewer page faults; see native/crypto). */
+  hugeBuffers(count: number, bytes: number): ArrayBuffer[];
 }
 
 function load(): NativeCrypto | null {
