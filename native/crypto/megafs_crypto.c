@@ -20,6 +20,12 @@
  *     (and out is zeroed: unauthenticated bytes never stay). Result 0: opened.
  *   chacha20(key32, iv16, input, out)      raw ChaCha20 (iv = u32le counter || nonce12)
  *   sha256(data, out32)
+ *   preadCached(fd, buf, position) -> bytes read (0 at end of file), or -errno; -EAGAIN
+ *     when the bytes are not all in the page cache (preadv2 with RWF_NOWAIT never waits
+ *     for the disk, so it is safe on the main thread: the caller then reads on the pool).
+ *   willNeed(fd, cb)
+ *     posix_fadvise(WILLNEED) of the whole file on the pool: the kernel starts reading it
+ *     into the page cache; cb(0 | -1) once the reads are queued.
  *   hugeBuffers(count, bytes) -> ArrayBuffer[]
  *     `count` zeroed ArrayBuffers of `bytes` each, carved from one anonymous mapping that
  *     asks for transparent huge pages (MADV_HUGEPAGE). On a paravirtualised VM a 4 KiB
@@ -28,8 +34,12 @@
  *     collected (on whichever thread: the count is atomic).
  * Synchronous calls return the result (seal: 0); with cb, cb(result) runs later. The
  * caller must neither change nor transfer the buffers until then. */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +57,8 @@ typedef struct job {
   napi_ref cb;
   napi_ref keep[8]; /* the JS buffers, alive until the job completes */
   int nkeep;
-  int op; /* 0 seal, 1 open */
+  int op; /* 0 seal, 1 open, 2 willNeed */
+  int fd;
   uint8_t key[32], nonce[12];
   span_t aad, prefix, payload, out, object, id;
   size_t pad, cipher_offset;
@@ -120,7 +131,8 @@ done:
 
 static void execute(napi_env env, void *data) {
   job_t *j = data;
-  j->result = j->op == 0 ? do_seal(j) : do_open(j);
+  if (j->op == 2) j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1;
+  else j->result = j->op == 0 ? do_seal(j) : do_open(j);
 }
 
 /* ---- N-API ------------------------------------------------------------------------- */
@@ -335,6 +347,35 @@ static napi_value js_huge_buffers(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_pread_cached(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  int64_t position;
+  span_t buf;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || bytes_of(env, argv[1], &buf, NULL) ||
+      napi_get_value_int64(env, argv[2], &position) != napi_ok || position < 0) {
+    return fail(env, "preadCached(fd, buf, position)");
+  }
+  struct iovec iov = {buf.p, buf.n};
+  ssize_t n = buf.n ? preadv2(fd, &iov, 1, position, RWF_NOWAIT) : 0;
+  return num(env, n < 0 ? -errno : (int)n);
+}
+
+static napi_value js_will_need(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "willNeed(fd, cb)");
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) return fail(env, "out of memory");
+  j->op = 2;
+  j->fd = fd;
+  return run(env, j, argv[1]);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
@@ -342,6 +383,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"chacha20", NULL, js_chacha20, NULL, NULL, NULL, napi_default, NULL},
     {"sha256", NULL, js_sha256, NULL, NULL, NULL, napi_default, NULL},
     {"hugeBuffers", NULL, js_huge_buffers, NULL, NULL, NULL, napi_default, NULL},
+    {"preadCached", NULL, js_pread_cached, NULL, NULL, NULL, napi_default, NULL},
+    {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

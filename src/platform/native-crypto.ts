@@ -25,6 +25,12 @@ export interface NativeCrypto {
   /** `count` zeroed ArrayBuffers of `bytes` each from one mapping that asks for
    *  transparent huge pages (far fewer page faults; see native/crypto). */
   hugeBuffers(count: number, bytes: number): ArrayBuffer[];
+  /** pread that never waits for the disk (preadv2 RWF_NOWAIT): bytes read, 0 at the end
+   *  of the file, or -errno (-EAGAIN: not all in the page cache; read it on the pool). */
+  preadCached(fd: number, buf: Uint8Array, position: number): number;
+  /** posix_fadvise(WILLNEED) of the whole file, on the thread pool; done(0 | -1). The
+   *  caller keeps `fd` open until done runs. */
+  willNeed(fd: number, done: NativeDone): number;
 }
 
 function load(): NativeCrypto | null {

@@ -5,6 +5,9 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fc from 'fast-check';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MegafsError } from '../../src/errors.js';
 import { openChunk, openChunkAsync, sealChunk, sealChunkAsync } from '../../src/crypto/chunk.js';
@@ -98,6 +101,25 @@ test('huge-page buffers: zeroed, separate, the asked size, unmapped once dropped
   const grownMiB = (process.memoryUsage.rss() - before) / 2 ** 20;
   t.true(grownMiB < 512, `RSS grew ${grownMiB.toFixed(0)} MiB for 1 GiB allocated and dropped`);
   t.log(`RSS grew ${grownMiB.toFixed(0)} MiB`);
+});
+
+test('preadCached reads what the page cache holds and never waits; willNeed calls back', async (t) => {
+  const n = nativeCrypto!;
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-pread-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const data = pattern(300_000, 11);
+  await writeFile(join(dir, 'f'), data); // just written: in the page cache
+  const fh = await open(join(dir, 'f'), 'r');
+  t.teardown(() => fh.close());
+  const buf = new Uint8Array(5000);
+  const got = n.preadCached(fh.fd, buf, 123_456);
+  t.true(got === 5000 || got === -11, `read ${got}`); // -EAGAIN only if evicted meanwhile
+  if (got === 5000) t.true(same(buf, data.subarray(123_456, 128_456)));
+  t.is(n.preadCached(fh.fd, buf, 300_000), 0, 'end of file');
+  t.is(n.preadCached(fh.fd, buf.subarray(0, 0), 0), 0);
+  t.true(n.preadCached(999_999, buf, 0) < 0, 'a bad descriptor is -errno, not a throw');
+  t.throws(() => n.preadCached(fh.fd, buf, -1));
+  t.is(await new Promise<number>((resolve) => n.willNeed(fh.fd, resolve)), 0);
 });
 
 test('without the module (MEGAFS_NATIVE_CRYPTO=0), node:crypto gives the same object', async (t) => {
