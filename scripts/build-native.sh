@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build native/: the libfuse3 binding (native/build/Release/megafs_fuse.node) and the
-# in-place crypto module (native/crypto/build/Release/megafs_crypto.node).
+# data path's helpers: in-place crypto, huge-page buffers, page-cache reads
+# (native/data/build/Release/megafs_data.node).
 # Never fails the caller: on any problem it prints one line per module and exits 0; megafs
-# then mounts with fuse-native, and seals with node:crypto.
+# then mounts with fuse-native, and seals and reads with node:crypto and node:fs.
 cd "$(dirname "$0")/../native" || exit 0
 log=$(mktemp)
 gyp="$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
@@ -21,11 +22,11 @@ else
   echo "build-native: build failed (see: node $gyp rebuild in native/); megafs will use fuse-native"
 fi
 if [ ! -f "$gyp" ]; then
-  echo "build-native: node-gyp not found; megafs will seal with node:crypto"
-elif (cd crypto && node "$gyp" rebuild "${nodedir[@]}") >"$log" 2>&1; then
-  echo "build-native: built native/crypto/build/Release/megafs_crypto.node"
+  echo "build-native: node-gyp not found; megafs will use node:crypto"
+elif (cd data && node "$gyp" rebuild "${nodedir[@]}") >"$log" 2>&1; then
+  echo "build-native: built native/data/build/Release/megafs_data.node"
 else
-  echo "build-native: crypto build failed (see: node $gyp rebuild in native/crypto/); megafs will seal with node:crypto"
+  echo "build-native: data build failed (see: node $gyp rebuild in native/data/); megafs will use node:crypto"
 fi
 rm -f "$log"
 exit 0

@@ -19,7 +19,7 @@ export interface CryptoPlatform {
   chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, out?: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   randomBytes(length: number): Uint8Array;
-  /** Optional (src/platform/native-crypto.ts): XChaCha20-Poly1305 over the stream
+  /** Optional (src/platform/native-data.ts): XChaCha20-Poly1305 over the stream
    *  prefix || payload || zeros(padBytes), written to out[cipherOffset..] as ciphertext ||
    *  tag, without first copying the payload into a padded buffer; returns SHA-256 of out
    *  up to the tag's end. The Async form runs off the main thread; until it settles

@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'no
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { IntegrityError } from '../errors.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
-import { nativeCrypto as native, type NativeCrypto } from './native-crypto.js';
+import { nativeData as native, type NativeData } from './native-data.js';
 
 const TAG_BYTES = 16;
 const PIECE_BYTES = 64 * 1024;
@@ -59,7 +59,7 @@ function streamInto(c: { update(data: Uint8Array): Buffer }, input: Uint8Array, 
 const EMPTY = new Uint8Array(0);
 
 /** The sealStream/sealStreamAsync/openAsync methods over the native module. */
-function nativeStreams(n: NativeCrypto): Pick<CryptoPlatform, 'sealStream' | 'sealStreamAsync' | 'openAsync'> {
+function nativeStreams(n: NativeData): Pick<CryptoPlatform, 'sealStream' | 'sealStreamAsync' | 'openAsync'> {
   return {
     sealStream(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset) {
       const id = new Uint8Array(32);

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
-import { nativeCrypto } from '../platform/native-crypto.js';
+import { nativeData } from '../platform/native-data.js';
 import type { ChunkPlace } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import { decryptRange, objectKeystream, payloadSpan, type ObjectKeystream } from '../crypto/range.js';
@@ -173,9 +173,9 @@ export class ChunkReader {
       let done = 0;
       // What the page cache holds is read here, on the main thread (a few µs); the rest on
       // the thread pool (two thread hand-offs, tens of µs on this VM, but never blocking).
-      if (nativeCrypto) {
+      if (nativeData) {
         while (done < buf.length) {
-          const n = nativeCrypto.preadCached(fh.fd, buf.subarray(done), position + done);
+          const n = nativeData.preadCached(fh.fd, buf.subarray(done), position + done);
           if (n === 0) return done;
           if (n < 0) break;
           done += n;
@@ -203,7 +203,7 @@ export class ChunkReader {
   private advise(f: OpenFile, fd: number): void {
     f.advised = true;
     f.users++;
-    nativeCrypto!.willNeed(fd, () => {
+    nativeData!.willNeed(fd, () => {
       f.users--;
       if (f.closing && f.users === 0) this.close(f);
     });

@@ -1,5 +1,5 @@
 // Chunk sealing and opening off the main thread, so 1 MiB chunks use every core and the
-// main thread stays free for FUSE: on libuv's thread pool through native/crypto when it is
+// main thread stays free for FUSE: on libuv's thread pool through native/data when it is
 // built (no copies: the work reads and writes the caller's buffers), or on worker threads
 // when MEGAFS_CRYPTO_WORKERS asks for them (buffers copied or transferred). Payloads under
 // INLINE_BYTES run synchronously (the handoff costs more than it saves), as does

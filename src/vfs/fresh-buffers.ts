@@ -9,7 +9,7 @@
 // 3. plain allocation (no worker threads, or both lists empty).
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SIZE } from '../format/constants.js';
-import { nativeCrypto } from '../platform/native-crypto.js';
+import { nativeData } from '../platform/native-data.js';
 
 /** Fresh chunk buffers from native huge-page mappings, made HUGE_BATCH at a time. */
 const huge: ArrayBuffer[] = [];
@@ -90,9 +90,9 @@ function chunkBuffer(): { bytes: Uint8Array; dirty: boolean } {
     isRecycled.delete(old);
     return { bytes: new Uint8Array(old), dirty: true };
   }
-  if (nativeCrypto) {
+  if (nativeData) {
     // Huge-page memory: two chunks per 2 MiB page, faulted in at a fraction of the cost.
-    if (huge.length === 0) huge.push(...nativeCrypto.hugeBuffers(HUGE_BATCH, CHUNK_SIZE));
+    if (huge.length === 0) huge.push(...nativeData.hugeBuffers(HUGE_BATCH, CHUNK_SIZE));
     return { bytes: new Uint8Array(huge.pop()!), dirty: false };
   }
   if (process.env.MEGAFS_PREFAULT === '0') return { bytes: new Uint8Array(CHUNK_SIZE), dirty: false };

@@ -1,15 +1,19 @@
-/* megafs_crypto: the bulk crypto of sealed objects, in place, on OpenSSL (the copy inside
- * node itself: node exports its OpenSSL symbols, so nothing else is linked).
+/* megafs_data: the data path's native helpers. Optional: without it megafs runs on
+ * node:crypto and plain node:fs, slower (src/platform/native-data.ts).
  *
- * Why: node:crypto's update() allocates a fresh output buffer per call. On a VM where a
+ * 1. The bulk crypto of sealed objects, in place, on OpenSSL (the copy inside node
+ *    itself: node exports its OpenSSL symbols, so nothing else is linked).
+ *    Why: node:crypto's update() allocates a fresh output buffer per call. On a VM where a
  * page fault costs ~15 µs, those allocations (and the garbage collections they trigger)
  * cost more than the cipher. Here the output goes straight into the caller's buffer, the
  * padding is fed from a static block of zeros (no padded copy of the payload), and the
  * SHA-256 id is computed in the same call. With a callback, the work runs on libuv's
  * thread pool, so sealing uses a second core while the main thread serves requests.
  *
- * The byte layout is the caller's (src/crypto/object.ts): these functions only run
- * ChaCha20-Poly1305 (IETF, 12-byte nonce) over a stream made of parts, and SHA-256.
+ *    The byte layout is the caller's (src/crypto/object.ts): these functions only run
+ *    ChaCha20-Poly1305 (IETF, 12-byte nonce) over a stream made of parts, and SHA-256.
+ * 2. Memory that is cheap to fault in (huge pages), and reads of the page cache that
+ *    never wait for the disk (so they can run on the main thread).
  *
  *   seal(key32, nonce12, aad, prefix, payload, padBytes, out, cipherOffset, idOut[, cb])
  *     out[cipherOffset ..] = AEAD(prefix || payload || zeros(padBytes)) || tag16;
@@ -138,7 +142,7 @@ static void execute(napi_env env, void *data) {
 /* ---- N-API ------------------------------------------------------------------------- */
 
 static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_error(env, "E_NATIVE_CRYPTO", msg);
+  napi_throw_error(env, "E_NATIVE_DATA", msg);
   return NULL;
 }
 
@@ -205,7 +209,7 @@ static napi_value run(napi_env env, job_t *j, napi_value cb) {
     return r;
   }
   napi_value name;
-  napi_create_string_utf8(env, "megafs_crypto", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env, "megafs_data", NAPI_AUTO_LENGTH, &name);
   napi_create_reference(env, cb, 1, &j->cb);
   if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
     release(env, j);

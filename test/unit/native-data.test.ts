@@ -1,7 +1,7 @@
-// native/crypto (src/platform/native-crypto.ts): the in-place OpenSSL path gives the same
+// native/data (src/platform/native-data.ts): the in-place OpenSSL path gives the same
 // bytes as noble (the browser's reference), on and off the main thread; tampering is
 // refused with E_INTEGRITY and no plaintext left behind; bad arguments throw; and without
-// the module (MEGAFS_NATIVE_CRYPTO=0) node:crypto gives the same bytes again.
+// the module (MEGAFS_NATIVE_DATA=0) node:crypto gives the same bytes again.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fc from 'fast-check';
@@ -13,7 +13,7 @@ import type { MegafsError } from '../../src/errors.js';
 import { openChunk, openChunkAsync, sealChunk, sealChunkAsync } from '../../src/crypto/chunk.js';
 import { noblePlatform as noble } from '../../src/crypto/noble.js';
 import { openObject, openObjectAsync, sealObject, sealObjectAsync, sealedSize } from '../../src/crypto/object.js';
-import { nativeCrypto } from '../../src/platform/native-crypto.js';
+import { nativeData } from '../../src/platform/native-data.js';
 import { nodePlatform as node } from '../../src/platform/node.js';
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -22,8 +22,8 @@ const size = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 65_530
 const key = pattern(32, 1);
 const place = { fileId: pattern(16, 2), chunkIndex: 3, isLast: false };
 
-test('native/crypto is built and in use (scripts/build-native.sh; .ci/run builds it)', (t) => {
-  t.truthy(nativeCrypto);
+test('native/data is built and in use (scripts/build-native.sh; .ci/run builds it)', (t) => {
+  t.truthy(nativeData);
   t.truthy(node.sealStreamAsync && node.openAsync && node.sealStream);
 });
 
@@ -71,16 +71,16 @@ test('tampered chunks fail to open off the thread as on it, and leave no plainte
 });
 
 test('bad arguments throw at once instead of touching memory', (t) => {
-  const n = nativeCrypto!;
+  const n = nativeData!;
   const e = t.throws(() => n.seal(key, pattern(12, 1), new Uint8Array(0), new Uint8Array(4), pattern(100, 1), 0, new Uint8Array(50), 25, new Uint8Array(32)));
-  t.is((e as NodeJS.ErrnoException).code, 'E_NATIVE_CRYPTO');
+  t.is((e as NodeJS.ErrnoException).code, 'E_NATIVE_DATA');
   t.throws(() => n.seal(pattern(31, 1), pattern(12, 1), new Uint8Array(0), new Uint8Array(4), pattern(10, 1), 0, new Uint8Array(100), 25, new Uint8Array(32)));
   t.throws(() => n.open(key, pattern(12, 1), new Uint8Array(0), pattern(100, 1), 25, new Uint8Array(10), null));
   t.throws(() => n.sha256(pattern(10, 1), new Uint8Array(31)));
 });
 
 test('huge-page buffers: zeroed, separate, the asked size, unmapped once dropped; bad counts refused', async (t) => {
-  const n = nativeCrypto!;
+  const n = nativeData!;
   const bufs = n.hugeBuffers(3, 1 << 20);
   t.is(bufs.length, 3);
   for (const b of bufs) {
@@ -104,7 +104,7 @@ test('huge-page buffers: zeroed, separate, the asked size, unmapped once dropped
 });
 
 test('preadCached reads what the page cache holds and never waits; willNeed calls back', async (t) => {
-  const n = nativeCrypto!;
+  const n = nativeData!;
   const dir = await mkdtemp(join(tmpdir(), 'megafs-pread-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const data = pattern(300_000, 11);
@@ -122,7 +122,7 @@ test('preadCached reads what the page cache holds and never waits; willNeed call
   t.is(await new Promise<number>((resolve) => n.willNeed(fh.fd, resolve)), 0);
 });
 
-test('without the module (MEGAFS_NATIVE_CRYPTO=0), node:crypto gives the same object', async (t) => {
+test('without the module (MEGAFS_NATIVE_DATA=0), node:crypto gives the same object', async (t) => {
   const nonce = pattern(24, 5);
   const here = sealChunk(node, key, place, pattern(300_000, 4), nonce);
   const script = `
@@ -133,7 +133,7 @@ test('without the module (MEGAFS_NATIVE_CRYPTO=0), node:crypto gives the same ob
     console.log(o.id, nodePlatform.sealStream === undefined);
   `;
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, MEGAFS_NATIVE_CRYPTO: '0' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, MEGAFS_NATIVE_DATA: '0' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
   });
   t.is(out.trim(), `${here.id} true`);
 });

@@ -1,15 +1,17 @@
-// native/crypto (megafs_crypto.node, built by scripts/build-native.sh): ChaCha20-Poly1305
+// native/data (megafs_data.node, built by scripts/build-native.sh): ChaCha20-Poly1305
 // and SHA-256 from node's own OpenSSL, writing into the caller's buffers, optionally on
-// libuv's thread pool. node:crypto allocates every output (update() returns a fresh
-// Buffer): on this kind of VM the page faults and garbage collections that follow cost
-// more than the cipher (docs/design.md "Write path performance"). Optional: when the
-// module is not built or does not load, or MEGAFS_NATIVE_CRYPTO=0, node.ts uses node:crypto.
+// libuv's thread pool; huge-page buffers; page-cache reads that never block.
+// node:crypto allocates every output (update() returns a fresh Buffer): on this kind of
+// VM the page faults and garbage collections that follow cost more than the cipher
+// (docs/design.md "Write path performance"). Optional: when the
+// module is not built or does not load, or MEGAFS_NATIVE_DATA=0, node.ts uses node:crypto
+// and the vfs plain node:fs.
 import { createRequire } from 'node:module';
 import { findNativeModule } from './native-module.js';
 
 export type NativeDone = (result: number) => void;
 
-export interface NativeCrypto {
+export interface NativeData {
   /** out[cipherOffset..] = ChaCha20-Poly1305(key, nonce12, aad; prefix || payload ||
    *  zeros(padBytes)) || tag; idOut (32 bytes, or empty: none) = SHA-256 of out up to the
    *  tag's end. With `done`, on the thread pool: done(0) or done(-1) later. */
@@ -23,7 +25,7 @@ export interface NativeCrypto {
   chacha20(key: Uint8Array, iv: Uint8Array, input: Uint8Array, out: Uint8Array): number;
   sha256(data: Uint8Array, out: Uint8Array): number;
   /** `count` zeroed ArrayBuffers of `bytes` each from one mapping that asks for
-   *  transparent huge pages (far fewer page faults; see native/crypto). */
+   *  transparent huge pages (far fewer page faults; see native/data). */
   hugeBuffers(count: number, bytes: number): ArrayBuffer[];
   /** pread that never waits for the disk (preadv2 RWF_NOWAIT): bytes read, 0 at the end
    *  of the file, or -errno (-EAGAIN: not all in the page cache; read it on the pool). */
@@ -33,16 +35,16 @@ export interface NativeCrypto {
   willNeed(fd: number, done: NativeDone): number;
 }
 
-function load(): NativeCrypto | null {
-  if (process.env.MEGAFS_NATIVE_CRYPTO === '0') return null;
-  const file = findNativeModule('crypto/build/Release/megafs_crypto.node');
+function load(): NativeData | null {
+  if (process.env.MEGAFS_NATIVE_DATA === '0') return null;
+  const file = findNativeModule('data/build/Release/megafs_data.node');
   if (!file) return null;
   try {
-    return createRequire(import.meta.url)(file) as NativeCrypto;
+    return createRequire(import.meta.url)(file) as NativeData;
   } catch {
     return null; // a module built for another node: node:crypto serves
   }
 }
 
 /** The module, or null (then everything runs on node:crypto). */
-export const nativeCrypto: NativeCrypto | null = load();
+export const nativeData: NativeData | null = load();
