@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemVfs } from '../fuse/memfs.js';
+import { nativeData } from '../platform/native-data.js';
 import { openVfs } from '../vfs/index.js';
 import type { Vfs } from '../vfs/types.js';
 import type { DriveConfig, HomePaths } from './config.js';
@@ -15,6 +16,8 @@ export const DEFAULT_CACHE_BYTES = 10 * 1024 ** 3;
  *  costs fresh memory on every write (measured: 1 GiB fio write 105-119 MB/s with 64 MiB,
  *  59-87 MB/s with 3 GiB). MEGAFS_MEM_CACHE_MB overrides it. */
 const DAEMON_MEM_CACHE_BYTES = 64 << 20;
+
+let saidNoNativeData = false;
 
 export interface VfsPlace {
   /** Cache directory (ciphertext only); default MEGAFS_HOME/cache/<drive id>. */
@@ -31,6 +34,10 @@ export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePa
   const stateDir = join(paths.state, drive.header.driveId, place.role);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  if (!nativeData && process.env.MEGAFS_NATIVE_DATA !== '0' && !saidNoNativeData) {
+    saidNoNativeData = true;
+    place.log('megafs: native/data is not built (scripts/build-native.sh needs make and g++): using node:crypto, slower');
+  }
   return openVfs({
     store: drive.store, keys: drive.keys, cacheDir, stateDir,
     cacheSizeBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
