@@ -30,6 +30,9 @@
  *   willNeed(fd, cb)
  *     posix_fadvise(WILLNEED) of the whole file on the pool: the kernel starts reading it
  *     into the page cache; cb(0 | -1) once the reads are queued.
+ *   writeOut(fd, bytes, position, cb)
+ *     pwrite all of bytes on the pool, then sync_file_range(SYNC_FILE_RANGE_WRITE): the
+ *     disk write starts now instead of at the next fsync. cb(0 | -errno).
  *   hugeBuffers(count, bytes) -> ArrayBuffer[]
  *     `count` zeroed ArrayBuffers of `bytes` each, carved from one anonymous mapping that
  *     asks for transparent huge pages (MADV_HUGEPAGE). On a paravirtualised VM a 4 KiB
@@ -43,6 +46,7 @@
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/uio.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -61,8 +65,9 @@ typedef struct job {
   napi_ref cb;
   napi_ref keep[8]; /* the JS buffers, alive until the job completes */
   int nkeep;
-  int op; /* 0 seal, 1 open, 2 willNeed */
+  int op; /* 0 seal, 1 open, 2 willNeed, 3 writeOut */
   int fd;
+  int64_t position;
   uint8_t key[32], nonce[12];
   span_t aad, prefix, payload, out, object, id;
   size_t pad, cipher_offset;
@@ -133,9 +138,27 @@ done:
   return ok ? 0 : 2;
 }
 
+/* pwrite all of out at position, then start (not wait for) the disk write of the file's
+ * dirty pages: the bytes go to disk while the writer goes on, and a later fsync finds
+ * little left to do. 0, or -errno. */
+static int do_write_out(job_t *j) {
+  size_t done = 0;
+  while (done < j->out.n) {
+    ssize_t n = pwrite(j->fd, j->out.p + done, j->out.n - done, (off_t)(j->position + (int64_t)done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    done += (size_t)n;
+  }
+  sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* advice: an error here changes nothing */
+  return 0;
+}
+
 static void execute(napi_env env, void *data) {
   job_t *j = data;
   if (j->op == 2) j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1;
+  else if (j->op == 3) j->result = do_write_out(j);
   else j->result = j->op == 0 ? do_seal(j) : do_open(j);
 }
 
@@ -380,6 +403,23 @@ static napi_value js_will_need(napi_env env, napi_callback_info info) {
   return run(env, j, argv[1]);
 }
 
+static napi_value js_write_out(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) return fail(env, "out of memory");
+  j->op = 3;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || bytes_of(env, argv[1], &j->out, j) ||
+      napi_get_value_int64(env, argv[2], &j->position) != napi_ok || j->position < 0) {
+    release(env, j);
+    return fail(env, "writeOut(fd, bytes, position, cb)");
+  }
+  j->fd = fd;
+  return run(env, j, argv[3]);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
@@ -389,6 +429,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"hugeBuffers", NULL, js_huge_buffers, NULL, NULL, NULL, napi_default, NULL},
     {"preadCached", NULL, js_pread_cached, NULL, NULL, NULL, napi_default, NULL},
     {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_default, NULL},
+    {"writeOut", NULL, js_write_out, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -33,6 +33,9 @@ export interface NativeData {
   /** posix_fadvise(WILLNEED) of the whole file, on the thread pool; done(0 | -1). The
    *  caller keeps `fd` open until done runs. */
   willNeed(fd: number, done: NativeDone): number;
+  /** pwrite all of `bytes` at `position` on the thread pool, then start the disk write of
+   *  the file's dirty pages (sync_file_range WRITE, no wait); done(0 | -errno). */
+  writeOut(fd: number, bytes: Uint8Array, position: number, done: NativeDone): number;
 }
 
 function load(): NativeData | null {

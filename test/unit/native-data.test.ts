@@ -5,7 +5,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fc from 'fast-check';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ test('bad arguments throw at once instead of touching memory', (t) => {
   t.throws(() => n.sha256(pattern(10, 1), new Uint8Array(31)));
 });
 
-test('huge-page buffers: zeroed, separate, the asked size, unmapped once dropped; bad counts refused', async (t) => {
+test.serial('huge-page buffers: zeroed, separate, the asked size, unmapped once dropped; bad counts refused', async (t) => {
   const n = nativeData!;
   const bufs = n.hugeBuffers(3, 1 << 20);
   t.is(bufs.length, 3);
@@ -120,6 +120,22 @@ test('preadCached reads what the page cache holds and never waits; willNeed call
   t.true(n.preadCached(999_999, buf, 0) < 0, 'a bad descriptor is -errno, not a throw');
   t.throws(() => n.preadCached(fh.fd, buf, -1));
   t.is(await new Promise<number>((resolve) => n.willNeed(fh.fd, resolve)), 0);
+});
+
+test('writeOut writes every byte at its position on the pool; a bad descriptor is -errno', async (t) => {
+  const n = nativeData!;
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-writeout-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const data = pattern(1 << 20, 12);
+  const fh = await open(join(dir, 'f'), 'w');
+  t.is(await new Promise<number>((resolve) => n.writeOut(fh.fd, data, 4096, resolve)), 0);
+  await fh.close();
+  const back = await readFile(join(dir, 'f'));
+  t.is(back.length, 4096 + data.length);
+  t.true(back.subarray(0, 4096).every((x) => x === 0));
+  t.true(same(back.subarray(4096), data));
+  t.true(await new Promise<number>((resolve) => n.writeOut(999_999, data, 0, resolve)) < 0);
+  t.throws(() => n.writeOut(3, data, -1, () => undefined));
 });
 
 test('without the module (MEGAFS_NATIVE_DATA=0), node:crypto gives the same object', async (t) => {
