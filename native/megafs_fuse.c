@@ -41,6 +41,7 @@ typedef struct session {
   napi_ref recv_view;   /* external ArrayBuffer over fbuf.mem, made on the first write */
   void *recv_view_mem;
   int writeback;
+  int no_caps; /* answer getxattr("security.capability") with ENODATA here (setNoCaps) */
   int closed;
   uint32_t next_id;
   fuse_req_t reqs[SLOTS];
@@ -308,6 +309,14 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 }
 
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  /* The kernel asks for security.capability before every write to a file (to drop file
+   * capabilities); FUSE cannot cache the answer. While no file of the drive has one
+   * (JS says so with setNoCaps), answer here: half the requests of a tar x never reach JS. */
+  session_t *s = fuse_req_userdata(req);
+  if (s->no_caps && strcmp(name, "security.capability") == 0) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   napi_env env = ENV(req);
   napi_value a[] = {num(env, ino), str(env, name), num(env, (double)size)};
   dispatch(req, OP_GETXATTR, 3, a);
@@ -515,6 +524,21 @@ static napi_value js_inval_entry(napi_env env, napi_callback_info info) {
 }
 
 /* writeback(session) -> whether the kernel accepted writeback_cache (known after init). */
+/* setNoCaps(session, on): see ll_getxattr. Turned off before any reply that could let the
+ * kernel see a file with security.capability. */
+static napi_value js_set_no_caps(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool on = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
+  if (s) {
+    napi_get_value_bool(env, argv[1], &on);
+    s->no_caps = on;
+  }
+  return NULL;
+}
+
 static napi_value js_writeback(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;
@@ -544,6 +568,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"notifyInvalEntry", NULL, js_inval_entry, NULL, NULL, NULL, napi_default, NULL},
     {"writeback", NULL, js_writeback, NULL, NULL, NULL, napi_default, NULL},
     {"keepHeap", NULL, js_keep_heap, NULL, NULL, NULL, napi_default, NULL},
+    {"setNoCaps", NULL, js_set_no_caps, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -34,7 +34,13 @@ interface Handle {
   lastReadEnd: number;
 }
 
+/** The xattr the kernel asks for before every write (see Vfs.watchCapabilityXattr). */
+const CAPABILITY_XATTR = 'security.capability';
+
 export class VfsEngine implements Vfs {
+  /** A node with a security.capability xattr was seen (watchCapabilityXattr). */
+  private capsSeen = false;
+  private readonly capsListeners: (() => void)[] = [];
   private readonly handles = new Map<number, Handle>();
   private nextFh = 1;
   readonly data: FileData;
@@ -58,6 +64,7 @@ export class VfsEngine implements Vfs {
 
   /** A node for a tree entry loaded from the store. */
   nodeFromEntry(e: TreeEntry, parent: DirNode, origin: string | null): Node {
+    for (const [name] of e.xattrs) this.sawXattr(name);
     const base = {
       ino: allocIno(), perm: e.mode & 0o7777, uid: e.uid, gid: e.gid, atimeMs: e.mtimeMs, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs,
       xattrs: new Map(e.xattrs), parent, name: e.name, origin,
@@ -156,6 +163,19 @@ export class VfsEngine implements Vfs {
     return h.node;
   }
 
+  watchCapabilityXattr(onSeen: () => void): boolean {
+    if (!this.capsSeen) this.capsListeners.push(onSeen);
+    return this.capsSeen;
+  }
+
+  /** Called with every xattr name a node gets (loaded or set), before the request that
+   *  caused it is answered. */
+  private sawXattr(name: string): void {
+    if (name !== CAPABILITY_XATTR || this.capsSeen) return;
+    this.capsSeen = true;
+    for (const l of this.capsListeners.splice(0)) l();
+  }
+
   /** Record `op` in the journal (unless replaying) and start the commit timer. */
   private async journal(op: JournalOp): Promise<void> {
     this.ctx.changed();
@@ -214,7 +234,7 @@ export class VfsEngine implements Vfs {
         if (op.op === 'chmod') n.perm = op.perm & 0o7777;
         else if (op.op === 'chown') { n.uid = op.uid; n.gid = op.gid; }
         else if (op.op === 'utimens') { n.atimeMs = op.atimeMs; n.mtimeMs = op.mtimeMs; }
-        else if (op.op === 'setxattr') n.xattrs.set(op.name, fromBase64(op.value));
+        else if (op.op === 'setxattr') { this.sawXattr(op.name); n.xattrs.set(op.name, fromBase64(op.value)); }
         else if (op.op === 'removexattr') {
           if (!n.xattrs.delete(op.name)) throw fsError('ENODATA', op.name);
         }

@@ -52,6 +52,11 @@ export interface VfsStatus {
 }
 
 export interface Vfs {
+  /** Optional. Whether any file seen so far (loaded from the tree or given the xattr) has
+   *  a security.capability xattr; if not, `onSeen` is called once one does, synchronously,
+   *  before the request that revealed it is answered. The kernel asks for that xattr
+   *  before every write, so a FUSE binding may answer "none" itself until then. */
+  watchCapabilityXattr?(onSeen: () => void): boolean;
   getattr(path: string): Promise<Attr>;
   /** getattr, but null for a missing name instead of ENOENT (a FUSE lookup of a name
    *  about to be created is the common case: no error object for it). Optional. */

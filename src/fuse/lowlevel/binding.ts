@@ -20,6 +20,8 @@ export interface NativeBinding {
   notifyInvalInode(s: Session, ino: number, offset: number, length: number): number;
   notifyInvalEntry(s: Session, parentIno: number, name: string): number;
   writeback(s: Session): boolean;
+  /** Answer getxattr("security.capability") with ENODATA in C, without JS (or stop). */
+  setNoCaps(s: Session, on: boolean): void;
   /** glibc: allocations up to 16 MiB from the heap, freed heap kept (process-wide). */
   keepHeap(): boolean;
 }

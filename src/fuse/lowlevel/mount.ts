@@ -73,6 +73,11 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
   requests.session = session;
   raiseReadahead(mountpoint);
   const s = session;
+  // Until some file has a security.capability xattr, C answers the kernel's per-write
+  // question for it (half of a tar x's requests); the vfs turns that off, before it
+  // answers the request that revealed one.
+  const capsSeen = vfs.watchCapabilityXattr?.(() => native.setNoCaps(s, false));
+  if (capsSeen === false) native.setNoCaps(s, true);
   return {
     mountpoint, binding: 'native',
     unmount: async () => unmountNow(),
