@@ -99,6 +99,12 @@ export class DiskCache {
     return this.entries.has(id);
   }
 
+  /** The write of `id` in progress, if any (a reader of a chunk just sealed waits for it:
+   *  until it lands the object is neither here nor, yet, on the store). */
+  writingOf(id: string): Promise<void> | undefined {
+    return this.writing.get(id);
+  }
+
   /** Write an object (temp file + rename, so a killed process leaves no torn object).
    *  Concurrent puts of one id share one write. */
   async put(id: string, bytes: Uint8Array, pinned: boolean): Promise<void> {

@@ -9,6 +9,7 @@
 import { fsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { freshBuffer, recycleChunkBuffer } from './fresh-buffers.js';
+import { releaseSealed } from './buffer-pool.js';
 import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
 import { ReadAhead } from './read-ahead.js';
 import { toHex } from '../format/bytes.js';
@@ -25,6 +26,8 @@ const PREFETCH_CHUNKS = 4;
 const AHEAD_AFTER_CHUNKS = 4;
 /** Chunks sealed ahead whose cache write may still run while the writer goes on. */
 const MAX_PERSISTING = 8;
+/** Chunks of one file being sealed on the thread pool while its writer goes on. */
+const MAX_SEALING = 8;
 /** Plaintext in dirty buffers, all files together, past which a writer seals its file. */
 const DIRTY_LIMIT_BYTES = 128 << 20;
 /** Small buffers grow by doubling up to this, then jump to a full chunk. */
@@ -37,6 +40,15 @@ function capacityFor(bytes: number): number {
   return c;
 }
 
+/** A complete chunk handed to the thread pool for sealing (sealAhead). Its buffer is
+ *  read-only from then on, and still the chunk's live content for readers and writers
+ *  until the seal lands (then the entry goes). */
+interface Sealing {
+  buf: Uint8Array;
+  /** Settles (never rejects) once the seal has landed or been dropped. */
+  done: Promise<void>;
+}
+
 export class FileData {
   /** Files with changes not yet sealed (the commit seals them first). */
   readonly unsealed = new Set<FileNode>();
@@ -45,6 +57,8 @@ export class FileData {
   private readonly staged = new ReadAhead();
   /** Cache writes of chunks sealed ahead, not yet waited for (at most MAX_PERSISTING). */
   private readonly persisting = new WeakMap<FileNode, Promise<void>[]>();
+  /** Chunks being sealed ahead, by index, oldest first (at most MAX_SEALING per file). */
+  private readonly sealing = new WeakMap<FileNode, Map<number, Sealing>>();
 
   constructor(private readonly ctx: VfsContext) {}
 
@@ -62,7 +76,8 @@ export class FileData {
   }
 
   blocks(f: FileNode): number {
-    const stored = (f.chunks ? [...f.chunks.keys()].filter((i) => i < f.cutIndex).length : chunkCount(f.sealedSize)) + f.ahead.size + f.dirty.size;
+    const stored = (f.chunks ? [...f.chunks.keys()].filter((i) => i < f.cutIndex).length : chunkCount(f.sealedSize)) + f.ahead.size + f.dirty.size +
+      (this.sealing.get(f)?.size ?? 0);
     return Math.ceil(Math.min(f.size, stored * CHUNK_SIZE) / 512);
   }
 
@@ -74,6 +89,9 @@ export class FileData {
     if (!p) {
       p = (async () => {
         const place = { fileId: f.fileId, chunkIndex, isLast };
+        // Sealed here moments ago and not kept in memory: its cache file may still be
+        // being written (its failure, if any, is reported to the writer).
+        await this.ctx.cache.writingOf(id)?.catch(() => undefined);
         // Checked in full before in this process: decrypt its cache file, no second check.
         const known = this.ctx.reader.dataLengthOf(id, f.chunkKey, place);
         if (known !== null) {
@@ -131,7 +149,7 @@ export class FileData {
    *  of a verified chunk's cache file (no 1 MiB open for a 4 KiB read), or a full open
    *  (which checks the chunk and records it as verified). */
   private async readSpan(f: FileNode, s: ChunkSpan, dest: Uint8Array): Promise<void> {
-    let plain: Uint8Array | null | undefined = f.dirty.get(s.chunkIndex);
+    let plain: Uint8Array | null | undefined = this.liveBuffer(f, s.chunkIndex);
     if (!plain) {
       const ref = await this.sealedRef(f, s.chunkIndex);
       if (ref) {
@@ -198,7 +216,7 @@ export class FileData {
       const last = lastChunkIndex(f.size);
       const from = spans[spans.length - 1].chunkIndex + 1;
       for (let i = from; i < from + PREFETCH_CHUNKS && i <= last; i++) {
-        if (!f.dirty.has(i)) void this.prefetch(f, i).catch(() => undefined);
+        if (!this.liveBuffer(f, i)) void this.prefetch(f, i).catch(() => undefined);
       }
     }
     return n;
@@ -227,7 +245,7 @@ export class FileData {
   private async bufferFor(f: FileNode, idx: number, need: number, overwritesAll: boolean): Promise<Uint8Array> {
     let b = f.dirty.get(idx);
     if (!b) {
-      const base = overwritesAll ? null : await this.sealedPlain(f, idx);
+      const base = overwritesAll ? null : this.sealing.get(f)?.get(idx)?.buf ?? await this.sealedPlain(f, idx);
       b = freshBuffer(capacityFor(Math.max(need, base?.length ?? 0)));
       if (base) b.set(base);
       this.setDirty(f, idx, b);
@@ -275,28 +293,77 @@ export class FileData {
       if (!adopted) recycleChunkBuffer(data);
       f.size = newSize;
       this.touched(f);
-      if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f);
+      if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f, MAX_SEALING);
       if (this.ctx.dirtyBytes > DIRTY_LIMIT_BYTES) await this.sealLocked(f);
       return data.length;
     });
   }
 
-  /** Seal the complete chunks before the last one (isLast false) to bound memory. */
-  private async sealAhead(f: FileNode): Promise<void> {
+  /** The chunk's live plaintext while it is not sealed: its dirty buffer, or the buffer
+   *  being sealed. Read synchronously only (a sealed buffer is reused for the next write). */
+  private liveBuffer(f: FileNode, idx: number): Uint8Array | undefined {
+    return f.dirty.get(idx) ?? this.sealing.get(f)?.get(idx)?.buf;
+  }
+
+  /** Hand the complete chunks before the last one (isLast false) to the thread pool, to
+   *  bound memory; the writer goes on while they are sealed. Then wait until at most
+   *  `maxInFlight` are in flight. File lock held. */
+  private async sealAhead(f: FileNode, maxInFlight: number): Promise<void> {
     const last = lastChunkIndex(f.size);
-    // Seal on the worker pool (the file lock is held: nothing changes these buffers).
-    const ready = [...f.dirty].filter(([idx]) => idx < last);
-    const sealed = await Promise.all(ready.map(([idx, buf]) => sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf)));
-    for (const [k, [idx, buf]] of ready.entries()) {
-      const o = sealed[k];
-      this.dropDirty(f, idx);
-      f.ahead.set(idx, o.id);
-      f.pendingIds.add(o.id);
-      this.ctx.sealedDirty(o.id, buf);
-      // Written to the cache while the writer goes on; sealLocked waits for all of them.
-      this.trackPersist(f, this.ctx.persist(o));
+    let map = this.sealing.get(f);
+    if (!map) this.sealing.set(f, (map = new Map()));
+    const inFlight = map;
+    for (const [idx, buf] of [...f.dirty]) {
+      if (idx >= last) continue;
+      f.dirty.delete(idx); // still counted in dirtyBytes until the seal lands
+      const entry: Sealing = { buf, done: Promise.resolve() };
+      entry.done = sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf).then(
+        (o) => this.sealLanded(f, inFlight, idx, entry, o),
+        (e: Error) => {
+          // Never expected (sealing fails only on a bug): keep the data dirty, say so.
+          if (inFlight.get(idx) === entry && !f.dirty.has(idx)) f.dirty.set(idx, buf); // still counted
+          else this.uncount(f, buf);
+          if (inFlight.get(idx) === entry) inFlight.delete(idx);
+          this.ctx.recordError(`sealing chunk ${idx} of ${pathOf(f) ?? '(unlinked file)'}: ${e.message}`);
+        },
+      );
+      inFlight.delete(idx); // a newer entry goes last (Map order is age)
+      inFlight.set(idx, entry);
     }
+    while (inFlight.size > maxInFlight) await inFlight.values().next().value!.done;
     await this.settlePersists(f, MAX_PERSISTING);
+  }
+
+  /** A chunk sealed ahead is back (no lock held: synchronous, so no operation of this
+   *  file sees a half-done state). Unless a newer seal of the same index started, the
+   *  object goes to f.ahead, the cache and the upload queue; a dirty buffer written since
+   *  keeps precedence over it everywhere. */
+  private sealLanded(f: FileNode, inFlight: Map<number, Sealing>, idx: number, entry: Sealing, o: SealedObject): void {
+    this.uncount(f, entry.buf);
+    if (inFlight.get(idx) !== entry) {
+      // Superseded by a newer seal of this chunk: nothing refers to this one.
+      releaseSealed(o.bytes);
+      recycleChunkBuffer(entry.buf);
+      return;
+    }
+    inFlight.delete(idx);
+    f.ahead.set(idx, o.id);
+    f.pendingIds.add(o.id);
+    this.ctx.sealedDirty(o.id, entry.buf);
+    // Written to the cache while the writer goes on; sealLocked waits for all of them.
+    this.trackPersist(f, this.ctx.persist(o));
+  }
+
+  /** Bytes of a buffer that left the dirty set (sealed) no longer count as dirty. */
+  private uncount(f: FileNode, buf: Uint8Array): void {
+    f.dirtyBytes -= buf.length;
+    this.ctx.dirtyBytes -= buf.length;
+  }
+
+  /** Wait for every seal of `f` in flight to land (file lock held). */
+  private async drainSealing(f: FileNode): Promise<void> {
+    const map = this.sealing.get(f);
+    while (map && map.size > 0) await map.values().next().value!.done;
   }
 
   /** Note a persist started by sealAhead (its failure surfaces from settlePersists). */
@@ -315,6 +382,7 @@ export class FileData {
 
   truncate(f: FileNode, size: number): Promise<void> {
     return withFileLock(f, async () => {
+      await this.drainSealing(f);
       if (size < f.size) {
         const keep = chunkCount(size);
         for (const idx of [...f.dirty.keys()]) if (idx >= keep) this.dropDirty(f, idx);
@@ -337,7 +405,7 @@ export class FileData {
   }
 
   needsSeal(f: FileNode): boolean {
-    return f.dirty.size > 0 || f.ahead.size > 0 || f.size !== f.sealedSize || f.cutIndex < chunkCount(f.sealedSize);
+    return f.dirty.size > 0 || (this.sealing.get(f)?.size ?? 0) > 0 || f.ahead.size > 0 || f.size !== f.sealedSize || f.cutIndex < chunkCount(f.sealedSize);
   }
 
   /** Seal every change of `f`: chunks to the cache and upload queue, a journal record.
@@ -348,6 +416,7 @@ export class FileData {
 
   private async sealLocked(f: FileNode): Promise<void> {
     if (!this.needsSeal(f)) { this.unsealed.delete(f); return; }
+    await this.drainSealing(f);
     const chunks = await this.chunksOf(f);
     const S = f.size;
     const last = lastChunkIndex(S);

@@ -89,6 +89,57 @@ test('keepWritten false: written chunks are not cached, their buffers serve late
   await v.close();
 });
 
+for (const keepWritten of [false, true]) {
+  test(`chunks sealed ahead on the pool while the writer goes on: every read and the stored file match a model (keepWritten ${keepWritten})`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'megafs-sealahead-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const store = await FsStore.open(join(dir, 'store'));
+    const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
+    const opts = { store, keys, cacheSizeBytes: 1 << 30, log: () => undefined, keepWritten };
+    const v = await openVfs({ ...opts, stateDir: join(dir, 's'), cacheDir: join(dir, 'c'), deviceId: 'a' });
+    let seed = 12345;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    let model = new Uint8Array(0);
+    const fh = await v.create('/f', 0o644, fsc.O_RDWR);
+    const write = async (at: number, len: number): Promise<void> => {
+      const data = randomBytes(len);
+      await v.write(fh, data, at);
+      if (at + len > model.length) { const m = new Uint8Array(at + len); m.set(model); model = m; }
+      model.set(data, at);
+    };
+    const check = async (at: number, len: number): Promise<void> => {
+      const buf = new Uint8Array(len);
+      const n = await v.read(fh, buf, len, at);
+      const want = model.subarray(Math.min(at, model.length), Math.min(at + len, model.length));
+      t.is(n, want.length);
+      if (!Buffer.from(buf.subarray(0, n)).equals(want)) t.fail(`read of ${len} at ${at} differs`);
+    };
+    for (let round = 0; round < 3; round++) {
+      // A sequential run of whole chunks (seals start ahead of the writer) ...
+      for (let i = 0; i < 12; i++) {
+        await write(i * CHUNK_SIZE, CHUNK_SIZE);
+        // ... with reads and overwrites of chunks whose seal may be in flight.
+        if (i > 5) await check(rand(i) * CHUNK_SIZE + rand(CHUNK_SIZE - 5000), 5000 + rand(2 * CHUNK_SIZE));
+        if (i > 5 && rand(3) === 0) await write(rand(i) * CHUNK_SIZE + rand(CHUNK_SIZE), 1 + rand(CHUNK_SIZE));
+        if (i > 5 && rand(4) === 0) await write(rand(i) * CHUNK_SIZE, CHUNK_SIZE);
+      }
+      if (round === 1) { await v.ftruncate(fh, 7 * CHUNK_SIZE + 333); model = model.slice(0, 7 * CHUNK_SIZE + 333); }
+      await check(0, model.length + 10);
+      if (round === 0) await v.fsync(fh, false);
+    }
+    await v.fsync(fh, false);
+    await v.release(fh);
+    await v.close();
+    const w = await openVfs({ ...opts, stateDir: join(dir, 's2'), cacheDir: join(dir, 'c2'), deviceId: 'b' });
+    const rh = await w.open('/f', fsc.O_RDONLY);
+    const back = new Uint8Array(model.length);
+    t.is(await w.read(rh, back, back.length, 0), model.length);
+    t.true(Buffer.from(back).equals(model), 'the stored file is the model');
+    await w.release(rh);
+    await w.close();
+  });
+}
+
 test('FsStore.putFile links the file in once, counted once, readable by id', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'megafs-putfile-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
