@@ -60,12 +60,14 @@ static const uint8_t ZEROS[PIECE];
 
 typedef struct { uint8_t *p; size_t n; } span_t;
 
+enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT };
+
 typedef struct job {
   napi_async_work work;
   napi_ref cb;
   napi_ref keep[8]; /* the JS buffers, alive until the job completes */
   int nkeep;
-  int op; /* 0 seal, 1 open, 2 willNeed, 3 writeOut */
+  int op; /* OP_* */
   int fd;
   int64_t position;
   uint8_t key[32], nonce[12];
@@ -157,9 +159,12 @@ static int do_write_out(job_t *j) {
 
 static void execute(napi_env env, void *data) {
   job_t *j = data;
-  if (j->op == 2) j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1;
-  else if (j->op == 3) j->result = do_write_out(j);
-  else j->result = j->op == 0 ? do_seal(j) : do_open(j);
+  switch (j->op) {
+    case OP_SEAL: j->result = do_seal(j); break;
+    case OP_OPEN: j->result = do_open(j); break;
+    case OP_WILL_NEED: j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1; break;
+    case OP_WRITE_OUT: j->result = do_write_out(j); break;
+  }
 }
 
 /* ---- N-API ------------------------------------------------------------------------- */
@@ -221,6 +226,19 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_call_function(env, global, cb, 1, &arg, NULL);
 }
 
+/* A new job for `op` (NULL when out of memory). */
+static job_t *new_job(int op) {
+  job_t *j = calloc(1, sizeof *j);
+  if (j) j->op = op;
+  return j;
+}
+
+/* Drop a job whose arguments did not check out, and throw `msg`. */
+static napi_value refuse(napi_env env, job_t *j, const char *msg) {
+  release(env, j);
+  return fail(env, msg);
+}
+
 /* Run `j` now (no callback) or on the pool (callback given). */
 static napi_value run(napi_env env, job_t *j, napi_value cb) {
   napi_valuetype t = napi_undefined;
@@ -235,8 +253,7 @@ static napi_value run(napi_env env, job_t *j, napi_value cb) {
   napi_create_string_utf8(env, "megafs_data", NAPI_AUTO_LENGTH, &name);
   napi_create_reference(env, cb, 1, &j->cb);
   if (napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
-    release(env, j);
-    return fail(env, "cannot queue crypto work");
+    return refuse(env, j, "cannot queue work on the thread pool");
   }
   return num(env, 0);
 }
@@ -246,17 +263,13 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 9) return fail(env, "seal(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset, idOut[, cb])");
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = new_job(OP_SEAL);
   if (!j) return fail(env, "out of memory");
-  j->op = 0;
   int bad = fixed(env, argv[0], j->key, 32) || fixed(env, argv[1], j->nonce, 12) || bytes_of(env, argv[2], &j->aad, j) ||
             bytes_of(env, argv[3], &j->prefix, j) || bytes_of(env, argv[4], &j->payload, j) || size_arg(env, argv[5], &j->pad) ||
             bytes_of(env, argv[6], &j->out, j) || size_arg(env, argv[7], &j->cipher_offset) || bytes_of(env, argv[8], &j->id, j);
   if (!bad && ((j->id.n != 32 && j->id.n != 0) || j->out.n < j->cipher_offset + j->prefix.n + j->payload.n + j->pad + TAG_BYTES)) bad = 1;
-  if (bad) {
-    release(env, j);
-    return fail(env, "seal: bad arguments");
-  }
+  if (bad) return refuse(env, j, "seal: bad arguments");
   return run(env, j, argc > 9 ? argv[9] : NULL);
 }
 
@@ -265,9 +278,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 7) return fail(env, "open(key, nonce, aad, object, cipherOffset, out, expectedId | null[, cb])");
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = new_job(OP_OPEN);
   if (!j) return fail(env, "out of memory");
-  j->op = 1;
   napi_valuetype idType;
   napi_typeof(env, argv[6], &idType);
   j->has_id = idType != napi_null && idType != napi_undefined;
@@ -276,10 +288,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
             (j->has_id && bytes_of(env, argv[6], &j->id, j));
   if (!bad && j->has_id && j->id.n != 32) bad = 1;
   if (!bad && j->object.n >= j->cipher_offset + TAG_BYTES && j->out.n < j->object.n - j->cipher_offset - TAG_BYTES) bad = 1;
-  if (bad) {
-    release(env, j);
-    return fail(env, "open: bad arguments");
-  }
+  if (bad) return refuse(env, j, "open: bad arguments");
   return run(env, j, argc > 7 ? argv[7] : NULL);
 }
 
@@ -396,9 +405,8 @@ static napi_value js_will_need(napi_env env, napi_callback_info info) {
   int32_t fd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "willNeed(fd, cb)");
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = new_job(OP_WILL_NEED);
   if (!j) return fail(env, "out of memory");
-  j->op = 2;
   j->fd = fd;
   return run(env, j, argv[1]);
 }
@@ -408,13 +416,11 @@ static napi_value js_write_out(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int32_t fd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = new_job(OP_WRITE_OUT);
   if (!j) return fail(env, "out of memory");
-  j->op = 3;
   if (argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 || bytes_of(env, argv[1], &j->out, j) ||
       napi_get_value_int64(env, argv[2], &j->position) != napi_ok || j->position < 0) {
-    release(env, j);
-    return fail(env, "writeOut(fd, bytes, position, cb)");
+    return refuse(env, j, "writeOut(fd, bytes, position, cb)");
   }
   j->fd = fd;
   return run(env, j, argv[3]);

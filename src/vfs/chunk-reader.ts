@@ -194,8 +194,7 @@ export class ChunkReader {
       if (this.files.get(id) === f) { this.files.delete(id); this.retire(f); }
       return null;
     } finally {
-      f.users--;
-      if (f.closing && f.users === 0) this.close(f);
+      this.unuse(f);
     }
   }
 
@@ -203,10 +202,13 @@ export class ChunkReader {
   private advise(f: OpenFile, fd: number): void {
     f.advised = true;
     f.users++;
-    nativeData!.willNeed(fd, () => {
-      f.users--;
-      if (f.closing && f.users === 0) this.close(f);
-    });
+    nativeData!.willNeed(fd, () => this.unuse(f));
+  }
+
+  /** A user of `f` is done: a retired file closes with its last user. */
+  private unuse(f: OpenFile): void {
+    f.users--;
+    if (f.closing && f.users === 0) this.close(f);
   }
 
   private retire(f: OpenFile): void {

@@ -136,8 +136,9 @@ export async function sealChunkAsync(key: Uint8Array, place: ChunkPlace, plain: 
  *  `owned`: the caller hands `sealed` over (it may be transferred and then unusable).
  *  Throws what openChunk throws (IntegrityError / E_VERSION). */
 export async function openChunkAsync(key: Uint8Array, place: ChunkPlace, sealed: Uint8Array, id?: string, owned = false): Promise<Uint8Array> {
-  const pending = sealed.length < INLINE_BYTES ? null : run({ op: 'open', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: sealed, id }, owned);
-  if (!pending) return sealed.length < INLINE_BYTES ? openChunk(nodePlatform, key, place, sealed, id) : openOffThread(nodePlatform, key, place, sealed, id);
+  if (sealed.length < INLINE_BYTES) return openChunk(nodePlatform, key, place, sealed, id);
+  const pending = run({ op: 'open', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: sealed, id }, owned);
+  if (!pending) return openOffThread(nodePlatform, key, place, sealed, id); // native: on the thread pool
   const r = await pending.catch((e: Error) => {
     if (sealed.buffer.byteLength > 0) return null; // not transferred: open here instead
     throw e;

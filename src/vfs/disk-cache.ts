@@ -5,13 +5,8 @@
 import { closeSync, openSync, renameSync, write as writeCb, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constants as osc } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { nativeData } from '../platform/native-data.js';
-
-/** 'ENOSPC' for 28, ... (the code node's fs errors carry). */
-function osErrorName(errno: number): string {
-  return Object.entries(osc.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
-}
 
 /** Objects up to this size are written with synchronous calls: a small file's open, write,
  *  close and rename cost less on this thread than four thread-pool round trips (5,000
@@ -30,7 +25,7 @@ interface Entry {
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   if (nativeData) {
     const r = await new Promise<number>((resolve) => nativeData!.writeOut(fd, bytes, 0, resolve));
-    if (r < 0) throw Object.assign(new Error(`cache write failed: ${osErrorName(-r)}`), { code: osErrorName(-r), errno: r });
+    if (r < 0) throw Object.assign(new Error(`cache write failed: ${getSystemErrorName(r)}`), { code: getSystemErrorName(r), errno: r });
     return;
   }
   for (let done = 0; done < bytes.length;) {

@@ -237,8 +237,7 @@ export class FileData {
     const old = f.dirty.get(idx);
     if (!old) return;
     f.dirty.delete(idx);
-    f.dirtyBytes -= old.length;
-    this.ctx.dirtyBytes -= old.length;
+    this.uncount(f, old);
   }
 
   /** The dirty buffer of chunk idx, at least `need` bytes, holding the live content. */
@@ -293,7 +292,7 @@ export class FileData {
       if (!adopted) recycleChunkBuffer(data);
       f.size = newSize;
       this.touched(f);
-      if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f, MAX_SEALING);
+      if (f.dirty.size > AHEAD_AFTER_CHUNKS) await this.sealAhead(f);
       if (this.ctx.dirtyBytes > DIRTY_LIMIT_BYTES) await this.sealLocked(f);
       return data.length;
     });
@@ -307,8 +306,8 @@ export class FileData {
 
   /** Hand the complete chunks before the last one (isLast false) to the thread pool, to
    *  bound memory; the writer goes on while they are sealed. Then wait until at most
-   *  `maxInFlight` are in flight. File lock held. */
-  private async sealAhead(f: FileNode, maxInFlight: number): Promise<void> {
+   *  MAX_SEALING are in flight. File lock held. */
+  private async sealAhead(f: FileNode): Promise<void> {
     const last = lastChunkIndex(f.size);
     let map = this.sealing.get(f);
     if (!map) this.sealing.set(f, (map = new Map()));
@@ -321,16 +320,17 @@ export class FileData {
         (o) => this.sealLanded(f, inFlight, idx, entry, o),
         (e: Error) => {
           // Never expected (sealing fails only on a bug): keep the data dirty, say so.
-          if (inFlight.get(idx) === entry && !f.dirty.has(idx)) f.dirty.set(idx, buf); // still counted
+          const current = inFlight.get(idx) === entry;
+          if (current) inFlight.delete(idx);
+          if (current && !f.dirty.has(idx)) f.dirty.set(idx, buf); // still counted
           else this.uncount(f, buf);
-          if (inFlight.get(idx) === entry) inFlight.delete(idx);
           this.ctx.recordError(`sealing chunk ${idx} of ${pathOf(f) ?? '(unlinked file)'}: ${e.message}`);
         },
       );
       inFlight.delete(idx); // a newer entry goes last (Map order is age)
       inFlight.set(idx, entry);
     }
-    while (inFlight.size > maxInFlight) await inFlight.values().next().value!.done;
+    while (inFlight.size > MAX_SEALING) await inFlight.values().next().value!.done;
     await this.settlePersists(f, MAX_PERSISTING);
   }
 
@@ -354,7 +354,8 @@ export class FileData {
     this.trackPersist(f, this.ctx.persist(o));
   }
 
-  /** Bytes of a buffer that left the dirty set (sealed) no longer count as dirty. */
+  /** Bytes of a buffer that left the dirty set (dropped, or its seal landed) no longer
+   *  count as dirty. */
   private uncount(f: FileNode, buf: Uint8Array): void {
     f.dirtyBytes -= buf.length;
     this.ctx.dirtyBytes -= buf.length;

@@ -3,10 +3,13 @@
 // ~15 µs per 4 KiB fault), more than sealing it. So, in order:
 // 1. recycled buffers: a dirty buffer sealed and not kept in the memory cache (the mount
 //    daemon keeps none: the kernel page cache holds what was written) comes back here;
-// 2. pre-faulted buffers: a helper thread allocates and touches buffers ahead and
-//    transfers them here (a transfer moves the memory, already mapped), so the writer only
-//    pays a copy into warm memory. The thread is unref'ed: it never keeps the process up.
-// 3. plain allocation (no worker threads, or both lists empty).
+// 2. with native/data, huge-page memory (hugeBuffers: two chunks per 2 MiB page, one fault
+//    for both instead of 512);
+// 3. without it, pre-faulted buffers: a helper thread allocates and touches buffers ahead
+//    and transfers them here (a transfer moves the memory, already mapped), so the writer
+//    only pays a copy into warm memory. The thread is unref'ed: it never keeps the process
+//    up. MEGAFS_PREFAULT=0 turns it off;
+// 4. plain allocation (no worker threads, or nothing ready).
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SIZE } from '../format/constants.js';
 import { nativeData } from '../platform/native-data.js';
