@@ -46,7 +46,9 @@ test('fresh buffers: zeroed, the right size, and copies are private', async (t) 
   t.is(copyOf(new Uint8Array(10)).length, 10);
 });
 
-test('recycled chunk buffers: whole chunk buffers only, once each, and zeroed when fresh', (t) => {
+// The recycled-buffer list is process-wide: the tests that count it run serially, before
+// the concurrent ones that also write (and so take and give back buffers).
+test.serial('recycled chunk buffers: whole chunk buffers only, once each, and zeroed when fresh', (t) => {
   const a = copyOf(new Uint8Array(CHUNK_SIZE).fill(9));
   const before = recycledChunkBuffers();
   recycleChunkBuffer(a.subarray(0, 100)); // a view: the whole buffer is taken
@@ -63,7 +65,7 @@ test('recycled chunk buffers: whole chunk buffers only, once each, and zeroed wh
   t.true(c.every((x) => x === 3));
 });
 
-test('keepWritten false: written chunks are not cached, their buffers serve later writes, every byte reads back', async (t) => {
+test.serial('keepWritten false: written chunks are not cached, their buffers serve later writes, every byte reads back', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'megafs-recycle-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await FsStore.open(join(dir, 'store'));
