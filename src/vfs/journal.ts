@@ -30,6 +30,8 @@ export class Journal {
   private fd: number | null = null;
   private fdSeq = -1;
   private stopped = false;
+  /** abandon() was called (tests' crash): nothing is written or deleted any more. */
+  private abandoned = false;
 
   private constructor(private readonly dir: string, private readonly p: CryptoPlatform, private readonly key: Uint8Array, seq: number) {
     this.seq = seq;
@@ -109,6 +111,9 @@ export class Journal {
 
   /** Delete every file with seq <= `seq` (their changes are in a committed root). */
   async dropThrough(seq: number): Promise<void> {
+    // An abandoned journal deletes nothing either: a commit still in flight in the
+    // "killed" instance must not remove files the next instance replays from.
+    if (this.abandoned) return;
     if (this.fdSeq >= 0 && this.fdSeq <= seq) this.closeFd();
     for (const n of await readdir(this.dir)) {
       if (/^\d{12}\.log$/.test(n) && Number(n.slice(0, 12)) <= seq) await unlink(join(this.dir, n)).catch(() => undefined);
@@ -123,6 +128,7 @@ export class Journal {
   /** Crash simulation for tests: stop writing at once (every record so far is written). */
   abandon(): void {
     this.stopped = true;
+    this.abandoned = true;
     this.closeFd();
   }
 }
