@@ -8,6 +8,12 @@ import { Agent, request } from 'node:http';
 import { S3Store } from '../src/store/s3.js';
 import { signS3, encodePath, type Credentials } from '../src/store/sigv4.js';
 import { startCeph, type Ceph } from '../test/helpers/ceph.js';
+import { keepFreedHeap } from '../src/platform/heap.js';
+
+
+// The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
+// runs in this same process, so it gets it too.
+keepFreedHeap();
 
 const MiB = 1024 * 1024;
 const COUNT = Number(process.env.BENCH_S3_COUNT ?? 128);

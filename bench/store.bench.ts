@@ -1,11 +1,14 @@
 // PUT and GET throughput of 1 MiB objects, 8 in flight: plain files (writeFile + fsync,
 // readFile) beside FsStore and HttpStore -> `megafs serve` (a child process on loopback),
 // all on the same disk (os.tmpdir() or BENCH_DIR) in the same run. Prints MB/s and the
-// share of the plain-file rate. BENCH_STORE_COUNT sets the object count (default 256).
+// share of the plain-file rate. GET runs twice: warm (the objects in the page cache, so
+// memory and the HTTP path are measured) and, as root, cold (page cache dropped first,
+// so what the disk does is measured). BENCH_STORE_COUNT sets the object count (default 256).
 // Each backend first moves WARMUP other objects (not timed), so a just-started server's
 // JIT warm-up is not what is measured (a server runs for days).
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +17,12 @@ import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
+import { keepFreedHeap } from '../src/platform/heap.js';
+
+
+// The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
+// runs in this same process, so it gets it too.
+keepFreedHeap();
 
 const MiB = 1024 * 1024;
 const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
@@ -23,12 +32,23 @@ const BASE = process.env.BENCH_DIR ?? tmpdir();
 
 interface Obj { id: string; body: Uint8Array }
 interface Rate { mbps: number; cpuMsPerMB: number }
-interface Row { name: string; put: Rate; get: Rate; serverPid?: number; serverPut?: number; serverGet?: number }
+interface Row { name: string; put: Rate; get: Rate; cold: Rate | null; serverPid?: number; serverPut?: number; serverGet?: number }
 
 /** utime + stime of process `pid` in ms (USER_HZ = 100). */
 function cpuMsOf(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Empties the page cache (root only): the next reads come from the disk. False when not allowed. */
+function dropCaches(): boolean {
+  try {
+    spawnSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function pool(work: (i: number) => Promise<void>, count = COUNT): Promise<void> {
@@ -68,7 +88,8 @@ async function plainFiles(objs: Obj[], warm: Obj[]): Promise<Row> {
     await pool((i) => getOne(warm[i]), warm.length);
     const put = await rate((i) => putOne(objs[i]));
     const get = await rate((i) => getOne(objs[i]));
-    return { name: 'plain files (writeFile+fsync / readFile)', put, get };
+    const cold = dropCaches() ? await rate((i) => getOne(objs[i])) : null;
+    return { name: 'plain files (writeFile+fsync / readFile)', put, get, cold };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -79,7 +100,8 @@ async function throughStore(name: string, store: Store, objs: Obj[], warm: Obj[]
   await pool(async (i) => void (await store.get(warm[i].id)), warm.length);
   const put = await rate((i) => store.put(objs[i].id, objs[i].body), serverPid);
   const get = await rate(async (i) => void (await store.get(objs[i].id)), serverPid);
-  return { name, put, get, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
+  const cold = dropCaches() ? await rate(async (i) => void (await store.get(objs[i].id)), serverPid) : null;
+  return { name, put, get, cold, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
 }
 
 async function main(): Promise<void> {
@@ -116,12 +138,14 @@ async function main(): Promise<void> {
   const pct = (v: number, b: number): string => `${Math.round((100 * v) / b)}%`;
   const ms = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
   console.log(`\nstore throughput: ${COUNT} x 1 MiB objects, ${IN_FLIGHT} in flight, in ${BASE}`);
-  console.log('| backend | PUT MB/s | GET MB/s | PUT vs plain | GET vs plain | client CPU ms/MB put/get | server CPU ms/MB put/get |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const coldOf = (r: Row): string => (r.cold && base.cold ? `${r.cold.mbps.toFixed(0)} (${pct(r.cold.mbps, base.cold.mbps)})` : '-');
+  console.log('| backend | PUT MB/s | GET MB/s warm | PUT vs plain | GET warm vs plain | GET MB/s cold (vs plain) | client CPU ms/MB put/get | server CPU ms/MB put/get |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.put.mbps.toFixed(0)} | ${r.get.mbps.toFixed(0)} | ${pct(r.put.mbps, base.put.mbps)} | ` +
-      `${pct(r.get.mbps, base.get.mbps)} | ${ms(r.put.cpuMsPerMB)} / ${ms(r.get.cpuMsPerMB)} | ${ms(r.serverPut)} / ${ms(r.serverGet)} |`);
+      `${pct(r.get.mbps, base.get.mbps)} | ${coldOf(r)} | ${ms(r.put.cpuMsPerMB)} / ${ms(r.get.cpuMsPerMB)} | ${ms(r.serverPut)} / ${ms(r.serverGet)} |`);
   }
+  if (!base.cold) console.log('cold GET not measured: dropping the page cache needs root');
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 }
 

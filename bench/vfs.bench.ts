@@ -21,7 +21,12 @@ import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
+import { keepFreedHeap } from '../src/platform/heap.js';
 import { defaultMemCacheBytes, openVfs, type VfsHandle } from '../src/vfs/index.js';
+
+// The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
+// runs in this same process, so it gets it too.
+keepFreedHeap();
 
 const MiB = 1 << 20;
 const TOTAL_MB = Number(process.env.BENCH_VFS_MB ?? 1024);

@@ -10,7 +10,6 @@
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,17 +547,6 @@ static napi_value js_writeback(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* keepHeap(): serve allocations up to 16 MiB from glibc's heap and keep up to 256 MiB of
- * freed heap instead of returning it. Fresh 1 MiB Buffers otherwise are each an mmap and
- * page-fault on first use (measured: about 3x slower crypto, and page faults are costly
- * in VMs); with this they reuse freed memory. Process-wide: called by mountNative. */
-static napi_value js_keep_heap(napi_env env, napi_callback_info info) {
-  napi_value r;
-  int ok = mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024) && mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
-  napi_get_boolean(env, ok, &r);
-  return r;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
@@ -567,7 +555,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"notifyInvalInode", NULL, js_inval_inode, NULL, NULL, NULL, napi_default, NULL},
     {"notifyInvalEntry", NULL, js_inval_entry, NULL, NULL, NULL, napi_default, NULL},
     {"writeback", NULL, js_writeback, NULL, NULL, NULL, napi_default, NULL},
-    {"keepHeap", NULL, js_keep_heap, NULL, NULL, NULL, napi_default, NULL},
     {"setNoCaps", NULL, js_set_no_caps, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

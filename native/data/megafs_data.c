@@ -39,6 +39,15 @@
  *     page fault costs ~15 µs (~4 ms per fresh MiB); one 2 MiB huge page costs about as
  *     much as one small page. The mapping is unmapped when the last of its buffers is
  *     collected (on whichever thread: the count is atomic).
+ *   readFile(path, buf, cb)
+ *     open, fstat and read the whole file into buf, all on the pool: cb(size), or
+ *     cb(-errno); -EFBIG when the file is bigger than buf. The server's GET: an open of
+ *     a cold path reads directory and inode blocks, which must not stall the main thread.
+ *   keepHeap() -> true when glibc took the settings
+ *     serve allocations up to 16 MiB from glibc's heap and keep up to 256 MiB of freed
+ *     heap instead of returning it to the kernel. Otherwise every fresh 1 MiB Buffer (a
+ *     chunk, an HTTP body) is its own mmap and page-faults on first use, ~4 ms per MiB
+ *     here; with it a freed MiB serves the next. Process-wide (src/platform/heap.ts).
  * Synchronous calls return the result (seal: 0); with cb, cb(result) runs later. The
  * caller must neither change nor transfer the buffers until then. */
 #define _GNU_SOURCE
@@ -46,6 +55,7 @@
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <sys/uio.h>
 #include <openssl/evp.h>
@@ -53,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #define TAG_BYTES 16
 #define PIECE (64 * 1024)
@@ -60,7 +71,7 @@ static const uint8_t ZEROS[PIECE];
 
 typedef struct { uint8_t *p; size_t n; } span_t;
 
-enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT };
+enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT, OP_READ_FILE };
 
 typedef struct job {
   napi_async_work work;
@@ -74,6 +85,7 @@ typedef struct job {
   span_t aad, prefix, payload, out, object, id;
   size_t pad, cipher_offset;
   int has_id;
+  char *path; /* OP_READ_FILE, freed with the job */
   int result;
 } job_t;
 
@@ -157,6 +169,36 @@ static int do_write_out(job_t *j) {
   return 0;
 }
 
+/* The whole of file `path` into out: its size (0..out.n), or -errno; -EFBIG when it is
+ * bigger than out (nothing useful read). Open, fstat and read in one pool job: nothing
+ * here waits on the main thread, however cold the disk. */
+static int do_read_file(job_t *j) {
+  int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st;
+  int r = 0;
+  if (fstat(fd, &st) != 0) {
+    r = -errno;
+  } else if ((uint64_t)st.st_size > j->out.n) {
+    r = -EFBIG;
+  } else {
+    size_t got = 0, size = (size_t)st.st_size;
+    while (got < size) {
+      ssize_t n = pread(fd, j->out.p + got, size - got, (off_t)got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        r = -errno;
+        break;
+      }
+      if (n == 0) break; /* truncated meanwhile: what there is */
+      got += (size_t)n;
+    }
+    if (r == 0) r = (int)got;
+  }
+  close(fd);
+  return r;
+}
+
 static void execute(napi_env env, void *data) {
   job_t *j = data;
   switch (j->op) {
@@ -164,6 +206,7 @@ static void execute(napi_env env, void *data) {
     case OP_OPEN: j->result = do_open(j); break;
     case OP_WILL_NEED: j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1; break;
     case OP_WRITE_OUT: j->result = do_write_out(j); break;
+    case OP_READ_FILE: j->result = do_read_file(j); break;
   }
 }
 
@@ -214,6 +257,7 @@ static void release(napi_env env, job_t *j) {
   for (int i = 0; i < j->nkeep; i++) napi_delete_reference(env, j->keep[i]);
   if (j->cb) napi_delete_reference(env, j->cb);
   if (j->work) napi_delete_async_work(env, j->work);
+  free(j->path);
   free(j);
 }
 
@@ -426,6 +470,30 @@ static napi_value js_write_out(napi_env env, napi_callback_info info) {
   return run(env, j, argv[3]);
 }
 
+static napi_value js_read_file(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len = 0;
+  napi_value argv[3];
+  napi_valuetype t = napi_undefined;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  job_t *j = new_job(OP_READ_FILE);
+  if (!j) return fail(env, "out of memory");
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (argc < 3 || t != napi_string || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok || len == 0 ||
+      !(j->path = malloc(len + 1)) || napi_get_value_string_utf8(env, argv[0], j->path, len + 1, &len) != napi_ok ||
+      strlen(j->path) != len || len > INT32_MAX || bytes_of(env, argv[1], &j->out, j) || j->out.n > INT32_MAX) {
+    return refuse(env, j, "readFile(path, buf, cb)");
+  }
+  return run(env, j, argv[2]);
+}
+
+static napi_value js_keep_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  int ok = mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024) && mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
@@ -436,6 +504,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"preadCached", NULL, js_pread_cached, NULL, NULL, NULL, napi_default, NULL},
     {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_default, NULL},
     {"writeOut", NULL, js_write_out, NULL, NULL, NULL, napi_default, NULL},
+    {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_default, NULL},
+    {"keepHeap", NULL, js_keep_heap, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

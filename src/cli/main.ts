@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new UsageError(`unknown command '${name}' (see megafs --help)`);
+    (await import('../platform/heap.js')).keepFreedHeap();
     return await (await command.load())(rest);
   } catch (err) {
     if (err instanceof HelpShown) return EXIT_OK;

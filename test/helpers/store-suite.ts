@@ -82,6 +82,10 @@ export function storeConformance(test: TestFn, name: string, open: OpenStore): v
     const empty = randomObject(0);
     await store.put(empty.id, empty.body);
     t.is((await store.get(empty.id)).length, 0);
+    // Bigger than a chunk's object (the server's GET reads into a ~1 MiB buffer first).
+    const big = randomObject(3 * 1024 * 1024 + 5);
+    await store.put(big.id, big.body);
+    t.true(same(await store.get(big.id), big.body));
   });
 
   def('range get', async (t, { store }) => {

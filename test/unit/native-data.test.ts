@@ -25,6 +25,7 @@ const place = { fileId: pattern(16, 2), chunkIndex: 3, isLast: false };
 test('native/data is built and in use (scripts/build-native.sh; .ci/run builds it)', (t) => {
   t.truthy(nativeData);
   t.truthy(node.sealStreamAsync && node.openAsync && node.sealStream);
+  t.true(nativeData!.keepHeap()); // glibc took the heap settings (src/platform/heap.ts)
 });
 
 test('sealed objects: native (sync and on the thread pool) and noble agree byte for byte', async (t) => {
@@ -136,6 +137,28 @@ test('writeOut writes every byte at its position on the pool; a bad descriptor i
   t.true(same(back.subarray(4096), data));
   t.true(await new Promise<number>((resolve) => n.writeOut(999_999, data, 0, resolve)) < 0);
   t.throws(() => n.writeOut(3, data, -1, () => undefined));
+});
+
+test('readFile reads a whole file on the pool: its size, -ENOENT, -EFBIG when bigger than the buffer, an empty file', async (t) => {
+  const n = nativeData!;
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-readfile-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const data = pattern(1_000_003, 13);
+  await writeFile(join(dir, 'f'), data);
+  await writeFile(join(dir, 'empty'), new Uint8Array(0));
+  const read = (path: string, buf: Uint8Array): Promise<number> => new Promise((resolve) => n.readFile(path, buf, resolve));
+  const buf = new Uint8Array(1 << 20).fill(0xee);
+  t.is(await read(join(dir, 'f'), buf), data.length);
+  t.true(same(buf.subarray(0, data.length), data));
+  t.true(buf.subarray(data.length).every((x) => x === 0xee)); // nothing written past the file
+  t.is(await read(join(dir, 'f'), new Uint8Array(data.length - 1)), -27); // EFBIG
+  t.is(await read(join(dir, 'f'), new Uint8Array(data.length)), data.length);
+  t.is(await read(join(dir, 'missing'), buf), -2); // ENOENT
+  t.is(await read(dir, buf), -21); // EISDIR
+  t.is(await read(join(dir, 'empty'), buf), 0);
+  t.throws(() => n.readFile('', buf, () => undefined));
+  t.throws(() => n.readFile('a\0b', buf, () => undefined));
+  t.throws(() => n.readFile(join(dir, 'f'), new Uint16Array(4) as unknown as Uint8Array, () => undefined));
 });
 
 test('without the module (MEGAFS_NATIVE_DATA=0), node:crypto gives the same object', async (t) => {

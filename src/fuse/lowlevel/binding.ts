@@ -22,8 +22,6 @@ export interface NativeBinding {
   writeback(s: Session): boolean;
   /** Answer getxattr("security.capability") with ENODATA in C, without JS (or stop). */
   setNoCaps(s: Session, on: boolean): void;
-  /** glibc: allocations up to 16 MiB from the heap, freed heap kept (process-wide). */
-  keepHeap(): boolean;
 }
 
 /** reply()'s answer for a request that is no longer pending. */

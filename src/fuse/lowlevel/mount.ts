@@ -50,8 +50,6 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
   const loaded = loadNative();
   if ('error' in loaded) throw new MegafsError('E_FUSE_MISSING', `native FUSE binding: ${loaded.error}`);
   const native = loaded.binding;
-  // Fresh 1 MiB buffers (request copies, chunks) reuse freed heap instead of new mmaps.
-  if (process.env.MEGAFS_KEEP_HEAP !== '0') native.keepHeap?.();
   let session: Session | null = null;
   const unmountNow = (): void => {
     if (session) native.unmount(session);
