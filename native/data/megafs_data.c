@@ -23,7 +23,7 @@
  *     out = AEAD-open(object[cipherOffset .. end-16], tag = last 16 bytes), else result 2
  *     (and out is zeroed: unauthenticated bytes never stay). Result 0: opened.
  *   chacha20(key32, iv16, input, out)      raw ChaCha20 (iv = u32le counter || nonce12)
- *   sha256(data, out32)
+ *   sha256(data, out32[, cb])
  *   preadCached(fd, buf, position) -> bytes read (0 at end of file), or -errno; -EAGAIN
  *     when the bytes are not all in the page cache (preadv2 with RWF_NOWAIT never waits
  *     for the disk, so it is safe on the main thread: the caller then reads on the pool).
@@ -71,7 +71,7 @@ static const uint8_t ZEROS[PIECE];
 
 typedef struct { uint8_t *p; size_t n; } span_t;
 
-enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT, OP_READ_FILE };
+enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT, OP_READ_FILE, OP_SHA256 };
 
 typedef struct job {
   napi_async_work work;
@@ -207,6 +207,7 @@ static void execute(napi_env env, void *data) {
     case OP_WILL_NEED: j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1; break;
     case OP_WRITE_OUT: j->result = do_write_out(j); break;
     case OP_READ_FILE: j->result = do_read_file(j); break;
+    case OP_SHA256: j->result = sha256(j->object.p, j->object.n, j->id.p); break;
   }
 }
 
@@ -355,13 +356,15 @@ static napi_value js_chacha20(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_sha256(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  span_t in, out;
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || bytes_of(env, argv[0], &in, NULL) || bytes_of(env, argv[1], &out, NULL) || out.n < 32) return fail(env, "sha256(data, out32)");
-  if (sha256(in.p, in.n, out.p) != 0) return fail(env, "sha256 failed");
-  return num(env, 0);
+  job_t *j = new_job(OP_SHA256);
+  if (!j) return fail(env, "out of memory");
+  if (argc < 2 || bytes_of(env, argv[0], &j->object, j) || bytes_of(env, argv[1], &j->id, j) || j->id.n < 32) {
+    return refuse(env, j, "sha256(data, out32[, cb])");
+  }
+  return run(env, j, argc >= 3 ? argv[2] : NULL);
 }
 
 typedef struct slab {

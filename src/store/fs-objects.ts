@@ -186,7 +186,10 @@ export class FsObjects {
       throw e;
     };
     // fs.readFile of a path is ~3x faster than FileHandle.readFile for 1 MiB.
-    if (!range) return new Uint8Array(await readFile(path).catch(missing));
+    if (!range) {
+      const b = await readFile(path).catch(missing);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a view: new Uint8Array(b) would copy it
+    }
     const fh = await open(path, 'r').catch(missing);
     try {
       const size = (await fh.stat()).size;

@@ -10,9 +10,10 @@ import { Worker } from 'node:worker_threads';
 import { openChunk, openChunkAsync as openOffThread, sealChunk, sealChunkAsync as sealOffThread, type ChunkPlace } from '../crypto/chunk.js';
 import type { SealedObject } from '../crypto/object.js';
 import { IntegrityError, MegafsError } from '../errors.js';
-import { CHUNK_SIZE } from '../format/constants.js';
+import { CHUNK_SIZE, OBJECT_HEADER_BYTES, TAG_BYTES } from '../format/constants.js';
 import { nodePlatform } from '../platform/node.js';
 import { adoptSealedBuffer, takeSealedBuffer } from './buffer-pool.js';
+import { openedBuffer } from './fresh-buffers.js';
 
 /** Below this many bytes a chunk is sealed/opened on the calling thread.
  *  Workers run only with MEGAFS_CRYPTO_WORKERS=N (or =auto: one per core). */
@@ -138,7 +139,9 @@ export async function sealChunkAsync(key: Uint8Array, place: ChunkPlace, plain: 
 export async function openChunkAsync(key: Uint8Array, place: ChunkPlace, sealed: Uint8Array, id?: string, owned = false): Promise<Uint8Array> {
   if (sealed.length < INLINE_BYTES) return openChunk(nodePlatform, key, place, sealed, id);
   const pending = run({ op: 'open', key, fileId: place.fileId, chunkIndex: place.chunkIndex, isLast: place.isLast, bytes: sealed, id }, owned);
-  if (!pending) return openOffThread(nodePlatform, key, place, sealed, id); // native: on the thread pool
+  if (!pending) { // native: on the thread pool
+    return openOffThread(nodePlatform, key, place, sealed, id, openedBuffer(sealed.length - OBJECT_HEADER_BYTES - TAG_BYTES));
+  }
   const r = await pending.catch((e: Error) => {
     if (sealed.buffer.byteLength > 0) return null; // not transferred: open here instead
     throw e;

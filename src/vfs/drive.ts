@@ -122,7 +122,9 @@ export class Drive implements VfsContext {
     const cached = await this.cache.get(id);
     if (cached) return { bytes: cached, checked: false, owned: true };
     const bytes = await this.store.get(id);
-    if (toHex(this.p.sha256(bytes)) !== id) throw new MegafsError('E_INTEGRITY', `object ${id.slice(0, 16)} from ${this.store.name} does not match its id`);
+    // Off the main thread when it can be: ~0.6 ms per MiB the loop would not serve requests.
+    const hash = this.p.sha256Async ? await this.p.sha256Async(bytes) : this.p.sha256(bytes);
+    if (toHex(hash) !== id) throw new MegafsError('E_INTEGRITY', `object ${id.slice(0, 16)} from ${this.store.name} does not match its id`);
     await this.cache.put(id, bytes, false);
     return { bytes, checked: true, owned: false };
   }

@@ -113,6 +113,21 @@ export function freshBuffer(bytes: number): Uint8Array {
   return b.bytes;
 }
 
+/** Opened chunks: a full chunk opens to CHUNK_SIZE plus the payload's 4-byte length
+ *  prefix, so these come from their own huge-page batches, a page's worth bigger. */
+const OPENED_BYTES = CHUNK_SIZE + 4096;
+const opened: ArrayBuffer[] = [];
+
+/** An array of at least `bytes` to open a chunk into, kept by the caller (the memory
+ *  cache): huge-page memory with native/data when `bytes` fits OPENED_BYTES, else
+ *  `undefined` (the opener allocates). A cold read of a store object otherwise faults in
+ *  a fresh MiB per chunk: measured, 276 page faults per MiB read. */
+export function openedBuffer(bytes: number): Uint8Array | undefined {
+  if (!nativeData || bytes > OPENED_BYTES || bytes < CHUNK_SIZE / 2) return undefined;
+  if (opened.length === 0) opened.push(...nativeData.hugeBuffers(HUGE_BATCH, OPENED_BYTES));
+  return new Uint8Array(opened.pop()!, 0, bytes);
+}
+
 /** A private copy of `data` (engine.write: the caller's memory is reused after the call). */
 export function copyOf(data: Uint8Array): Uint8Array {
   const copy = data.length === CHUNK_SIZE ? chunkBuffer().bytes : new Uint8Array(data.length);

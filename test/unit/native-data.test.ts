@@ -44,12 +44,14 @@ test('sealed objects: native (sync and on the thread pool) and noble agree byte 
   }), { numRuns: 25 });
 });
 
-test('raw ChaCha20 and SHA-256 agree with noble', (t) => {
+test('raw ChaCha20 and SHA-256 (here and on the pool) agree with noble', async (t) => {
   for (const n of [0, 1, 63, 64, 65, 65_536, 200_001]) {
     const input = pattern(n, n);
     t.true(same(node.chacha20Xor(key, pattern(12, 3), 7, input), noble.chacha20Xor(key, pattern(12, 3), 7, input)));
     t.true(same(node.sha256(input), noble.sha256(input)));
+    t.true(same(await node.sha256Async!(input), noble.sha256(input)));
   }
+  t.throws(() => nativeData!.sha256(pattern(10, 1), new Uint8Array(31), () => undefined));
 });
 
 test('tampered chunks fail to open off the thread as on it, and leave no plaintext', async (t) => {
