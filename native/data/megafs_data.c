@@ -39,6 +39,9 @@
  *     page fault costs ~15 µs (~4 ms per fresh MiB); one 2 MiB huge page costs about as
  *     much as one small page. The mapping is unmapped when the last of its buffers is
  *     collected (on whichever thread: the count is atomic).
+ *   syncFs(fd, cb)
+ *     syncfs(2) of the file system holding fd, on the pool: every file and directory on it
+ *     durable in one call (one journal commit) instead of one fsync each. cb(0 | -errno).
  *   readFile(path, buf, cb)
  *     open, fstat and read the whole file into buf, all on the pool: cb(size), or
  *     cb(-errno); -EFBIG when the file is bigger than buf. The server's GET: an open of
@@ -71,7 +74,7 @@ static const uint8_t ZEROS[PIECE];
 
 typedef struct { uint8_t *p; size_t n; } span_t;
 
-enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT, OP_READ_FILE, OP_SHA256 };
+enum { OP_SEAL, OP_OPEN, OP_WILL_NEED, OP_WRITE_OUT, OP_READ_FILE, OP_SHA256, OP_SYNC_FS };
 
 typedef struct job {
   napi_async_work work;
@@ -208,6 +211,7 @@ static void execute(napi_env env, void *data) {
     case OP_WRITE_OUT: j->result = do_write_out(j); break;
     case OP_READ_FILE: j->result = do_read_file(j); break;
     case OP_SHA256: j->result = sha256(j->object.p, j->object.n, j->id.p); break;
+    case OP_SYNC_FS: j->result = syncfs(j->fd) == 0 ? 0 : -errno; break;
   }
 }
 
@@ -458,6 +462,18 @@ static napi_value js_will_need(napi_env env, napi_callback_info info) {
   return run(env, j, argv[1]);
 }
 
+static napi_value js_sync_fs(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "syncFs(fd, cb)");
+  job_t *j = new_job(OP_SYNC_FS);
+  if (!j) return fail(env, "out of memory");
+  j->fd = fd;
+  return run(env, j, argv[1]);
+}
+
 static napi_value js_write_out(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -507,6 +523,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"preadCached", NULL, js_pread_cached, NULL, NULL, NULL, napi_default, NULL},
     {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_default, NULL},
     {"writeOut", NULL, js_write_out, NULL, NULL, NULL, napi_default, NULL},
+    {"syncFs", NULL, js_sync_fs, NULL, NULL, NULL, napi_default, NULL},
     {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_default, NULL},
     {"keepHeap", NULL, js_keep_heap, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -37,6 +37,8 @@ export interface NativeData {
   /** pwrite all of `bytes` at `position` on the thread pool, then start the disk write of
    *  the file's dirty pages (sync_file_range WRITE, no wait); done(0 | -errno). */
   writeOut(fd: number, bytes: Uint8Array, position: number, done: NativeDone): number;
+  /** syncfs(2) of the file system holding `fd`, on the thread pool: done(0 | -errno). */
+  syncFs(fd: number, done: NativeDone): number;
   /** open, fstat and read all of the file at `path` into `buf`, on the thread pool:
    *  done(size) or done(-errno); -EFBIG when the file is bigger than `buf`. */
   readFile(path: string, buf: Uint8Array, done: NativeDone): number;

@@ -5,10 +5,12 @@
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
 import { createHash } from 'node:crypto';
-import { linkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
+import { nativeData } from '../platform/native-data.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, mkdirIfMissing, writeTemp } from './fs-atomic.js';
 import { eachLimited } from './limit.js';
 import { isObjectId, type ByteRange, type ObjectId } from './store.js';
@@ -36,6 +38,22 @@ function notFound(e: unknown): boolean {
 
 /** fsyncs in flight at once in syncDeferred (the file system commits them together). */
 const SYNC_PARALLEL = 32;
+/** From this many owed paths on, syncDeferred makes one syncfs(2) of the store's file
+ *  system instead (native/data): one call and one journal commit instead of hundreds of
+ *  thread-pool fsyncs. Below it, syncfs could wait on unrelated dirty data (another
+ *  program's big write on the same disk) for a few files' sake. */
+const SYNCFS_FROM = 256;
+
+/** syncfs(2) of the file system that holds `dir`, on the thread pool (native/data). */
+async function syncFileSystemOf(dir: string): Promise<void> {
+  const fd = openSync(dir, 'r');
+  try {
+    const r = await new Promise<number>((resolve) => nativeData!.syncFs(fd, resolve));
+    if (r < 0) throw Object.assign(new Error(`syncfs ${dir}: ${getSystemErrorName(r)}`), { code: getSystemErrorName(r), errno: r });
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class FsObjects {
   private readonly objectsDir: string;
@@ -158,7 +176,7 @@ export class FsObjects {
   }
 
   /** fsync every file and directory that deferred putFile calls left unsynced, SYNC_PARALLEL
-   *  at a time. Calls are chained, so when one resolves every deferred put made before it
+   *  at a time (or, from SYNCFS_FROM of them, one syncfs of their file system). Calls are chained, so when one resolves every deferred put made before it
    *  was called is durable. On failure the paths stay owed and the error is thrown.
    *  Resolves with the number of paths this call synced. */
   syncDeferred(): Promise<number> {
@@ -166,8 +184,9 @@ export class FsObjects {
       const paths = [...this.unsynced];
       this.unsynced.clear();
       try {
+        if (nativeData && paths.length >= SYNCFS_FROM) await syncFileSystemOf(this.objectsDir);
         // deleted since: nothing owed
-        await eachLimited(paths, SYNC_PARALLEL, (p) => fsyncDir(p).catch((e: unknown) => { if (!notFound(e)) throw e; }));
+        else await eachLimited(paths, SYNC_PARALLEL, (p) => fsyncDir(p).catch((e: unknown) => { if (!notFound(e)) throw e; }));
       } catch (e) {
         for (const p of paths) this.unsynced.add(p);
         throw e;

@@ -125,7 +125,7 @@ test('preadCached reads what the page cache holds and never waits; willNeed call
   t.is(await new Promise<number>((resolve) => n.willNeed(fh.fd, resolve)), 0);
 });
 
-test('writeOut writes every byte at its position on the pool; a bad descriptor is -errno', async (t) => {
+test('writeOut writes every byte at its position on the pool, syncFs syncs; a bad descriptor is -errno', async (t) => {
   const n = nativeData!;
   const dir = await mkdtemp(join(tmpdir(), 'megafs-writeout-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -139,6 +139,10 @@ test('writeOut writes every byte at its position on the pool; a bad descriptor i
   t.true(same(back.subarray(4096), data));
   t.true(await new Promise<number>((resolve) => n.writeOut(999_999, data, 0, resolve)) < 0);
   t.throws(() => n.writeOut(3, data, -1, () => undefined));
+  const dh = await open(dir, 'r');
+  t.is(await new Promise<number>((resolve) => n.syncFs(dh.fd, resolve)), 0);
+  await dh.close();
+  t.is(await new Promise<number>((resolve) => n.syncFs(999_999, resolve)), -9); // EBADF
 });
 
 test('readFile reads a whole file on the pool: its size, -ENOENT, -EFBIG when bigger than the buffer, an empty file', async (t) => {

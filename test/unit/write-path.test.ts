@@ -189,6 +189,21 @@ test('FsStore.putFile with deferSync: visible at once, every file and new direct
   t.true((await store.syncDeferredCount()) >= 1);
 });
 
+test('FsStore.syncDeferred with hundreds of paths owed: one syncfs of the store\'s file system, then nothing owed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-putfile-syncfs-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = await FsStore.open(join(dir, 'store'));
+  const objects = Array.from({ length: 200 }, (_, i) => randomObject(100 + i));
+  for (const [i, o] of objects.entries()) {
+    const file = join(dir, `cached-${i}`);
+    await writeFile(file, o.body);
+    await store.putFile(o.id, file, { deferSync: true });
+  }
+  t.true((await store.syncDeferredCount()) >= 2 * objects.length); // over SYNCFS_FROM (256)
+  t.is(await store.syncDeferredCount(), 0);
+  for (const o of objects) t.deepEqual(await store.get(o.id), o.body);
+});
+
 test('default memory cache: an eighth of the RAM within bounds, MEGAFS_MEM_CACHE_MB overrides', (t) => {
   const saved = process.env.MEGAFS_MEM_CACHE_MB;
   t.teardown(() => {
