@@ -41,6 +41,7 @@ typedef struct session {
   void *recv_view_mem;
   int writeback;
   int no_caps; /* answer getxattr("security.capability") with ENODATA here (setNoCaps) */
+  int ro_flush; /* answer FLUSH of an odd file handle here (setReadOnlyFlush) */
   int closed;
   uint32_t next_id;
   fuse_req_t reqs[SLOTS];
@@ -247,6 +248,13 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 }
 
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  /* Every close() sends a FLUSH and waits for it. The vfs numbers its read-only handles
+   * odd and has nothing to do at their flush (setReadOnlyFlush): answer here. */
+  session_t *s = fuse_req_userdata(req);
+  if (s->ro_flush && fi && (fi->fh & 1)) {
+    fuse_reply_err(req, 0);
+    return;
+  }
   napi_env env = ENV(req);
   napi_value a[] = {num(env, ino), num(env, FH(fi))};
   dispatch(req, OP_FLUSH, 2, a);
@@ -538,6 +546,20 @@ static napi_value js_set_no_caps(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setReadOnlyFlush(session, on): see ll_flush. */
+static napi_value js_set_ro_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool on = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
+  if (s) {
+    napi_get_value_bool(env, argv[1], &on);
+    s->ro_flush = on;
+  }
+  return NULL;
+}
+
 static napi_value js_writeback(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;
@@ -556,6 +578,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"notifyInvalEntry", NULL, js_inval_entry, NULL, NULL, NULL, napi_default, NULL},
     {"writeback", NULL, js_writeback, NULL, NULL, NULL, napi_default, NULL},
     {"setNoCaps", NULL, js_set_no_caps, NULL, NULL, NULL, napi_default, NULL},
+    {"setReadOnlyFlush", NULL, js_set_ro_flush, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -163,6 +163,8 @@ export class VfsEngine implements Vfs {
     return h.node;
   }
 
+  readonly readOnlyHandlesOdd = true;
+
   watchCapabilityXattr(onSeen: () => void): boolean {
     if (!this.capsSeen) this.capsListeners.push(onSeen);
     return this.capsSeen;
@@ -315,9 +317,10 @@ export class VfsEngine implements Vfs {
     return this.addHandle(n, flags);
   }
 
+  /** Handle numbers: odd for read-only (readOnlyHandlesOdd), even otherwise. */
   private addHandle(n: Node, flags: number): number {
     if (n.type === 'file') n.openCount++;
-    const fh = this.nextFh++;
+    const fh = 2 * this.nextFh++ + ((flags & O_ACCMODE) === fsc.O_RDONLY ? 1 : 0);
     this.handles.set(fh, { node: n, flags, lastReadEnd: -1 });
     return fh;
   }
@@ -362,7 +365,7 @@ export class VfsEngine implements Vfs {
   /** A close: small files go into the journal (small-files.ts), others are sealed. */
   async flush(fh: number): Promise<void> {
     const n = this.handle(fh).node;
-    if (n.type !== 'file') return;
+    if (n.type !== 'file' || fh % 2 === 1) return; // a reader's close: nothing to keep or report
     if (!(await this.small.keep(n))) await this.data.seal(n);
     this.data.reportErrors(n);
   }

@@ -57,6 +57,11 @@ export interface Vfs {
    *  before the request that revealed it is answered. The kernel asks for that xattr
    *  before every write, so a FUSE binding may answer "none" itself until then. */
   watchCapabilityXattr?(onSeen: () => void): boolean;
+  /** Optional; true when every handle opened O_RDONLY is an odd number and its flush
+   *  does nothing (a reader's close has nothing to report: background failures go to the
+   *  writers' close and fsync). A FUSE binding may then answer such a flush itself: every
+   *  close() sends one, so that is one round trip fewer per file read. */
+  readonly readOnlyHandlesOdd?: boolean;
   getattr(path: string): Promise<Attr>;
   /** getattr, but null for a missing name instead of ENOENT (a FUSE lookup of a name
    *  about to be created is the common case: no error object for it). Optional. */
@@ -72,7 +77,8 @@ export interface Vfs {
   /** Write `data` at `position` (ignored with O_APPEND); returns bytes written. The
    *  vfs copies `data` before its first await: the caller may reuse the buffer. */
   write(fh: number, data: Uint8Array, position: number): Promise<number>;
-  /** close() of one descriptor: reports a background failure of this file. */
+  /** close() of one descriptor: reports a background failure of this file (not to a
+   *  read-only descriptor when readOnlyHandlesOdd). */
   flush(fh: number): Promise<void>;
   /** Waits until this file's data and the tree naming it are on the store. */
   fsync(fh: number, datasync: boolean): Promise<void>;

@@ -73,6 +73,30 @@ test('writeback: offline reads from the cache, writes land, fsync reports, uploa
   await b.close();
 });
 
+test('writeback: a reader\'s close reports nothing and leaves the failure to the writer (read-only handles are odd)', async (t) => {
+  const { store, open } = await world(t, 64 * MiB);
+  const v = await open('a');
+  t.true(v.readOnlyHandlesOdd === true);
+  store.up = false;
+  const data = randomBytes(MiB + 3);
+  const writer = await v.create('/f', 0o644, fsc.O_RDWR);
+  t.is(writer % 2, 0);
+  await v.write(writer, data, 0);
+  const reader = await v.open('/f', fsc.O_RDONLY);
+  t.is(reader % 2, 1);
+  const buf = new Uint8Array(16);
+  t.is(await v.read(reader, buf, 16, 0), 16);
+  await v.sync().catch(() => undefined); // the upload fails meanwhile (store down)
+  await v.flush(reader); // a reader's close: nothing to report
+  await v.release(reader);
+  await t.throwsAsync(v.fsync(writer, false), { code: 'EIO' }); // the writer still hears of it
+  await v.release(writer);
+  store.up = true;
+  await v.sync();
+  await v.close();
+  t.deepEqual(await readAll(await open('b'), '/f'), data);
+});
+
 test('writeback: ENOSPC when the cache is full of unsent data, nothing written is lost', async (t) => {
   const { store, open } = await world(t, 4 * MiB);
   const v = await open('a');

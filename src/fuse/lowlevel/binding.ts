@@ -22,6 +22,8 @@ export interface NativeBinding {
   writeback(s: Session): boolean;
   /** Answer getxattr("security.capability") with ENODATA in C, without JS (or stop). */
   setNoCaps(s: Session, on: boolean): void;
+  /** Answer FLUSH of an odd file handle (Vfs.readOnlyHandlesOdd) in C, without JS. */
+  setReadOnlyFlush(s: Session, on: boolean): void;
 }
 
 /** reply()'s answer for a request that is no longer pending. */

@@ -76,6 +76,8 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
   // answers the request that revealed one.
   const capsSeen = vfs.watchCapabilityXattr?.(() => native.setNoCaps(s, false));
   if (capsSeen === false) native.setNoCaps(s, true);
+  // A reader's close() costs no trip to JS when the vfs's read-only handles are odd.
+  if (vfs.readOnlyHandlesOdd) native.setReadOnlyFlush(s, true);
   return {
     mountpoint, binding: 'native',
     unmount: async () => unmountNow(),
