@@ -89,14 +89,29 @@ typedef struct job {
   size_t pad, cipher_offset;
   int has_id;
   char *path; /* OP_READ_FILE, freed with the job */
+  int keep_refs; /* the job runs on the pool: hold its buffers (bytes_of) until it completes */
   int result;
 } job_t;
+
+/* The algorithms, fetched once at load (OpenSSL 3 otherwise looks each up by name on
+ * every init: measurable for the many small objects, journal records and tree nodes). */
+static const EVP_CIPHER *AEAD, *CHACHA;
+static const EVP_MD *SHA256;
+
+static void fetch_algorithms(void) {
+  AEAD = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+  CHACHA = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+  SHA256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  if (!AEAD) AEAD = EVP_chacha20_poly1305();
+  if (!CHACHA) CHACHA = EVP_chacha20();
+  if (!SHA256) SHA256 = EVP_sha256();
+}
 
 /* ---- the work (no N-API calls: may run on a pool thread) ------------------------------ */
 
 static int sha256(const uint8_t *p, size_t n, uint8_t out[32]) {
   unsigned int len = 0;
-  return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
+  return EVP_Digest(p, n, out, &len, SHA256, NULL) == 1 && len == 32 ? 0 : -1;
 }
 
 static int update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t n, size_t *written) {
@@ -116,7 +131,7 @@ static int do_seal(job_t *j) {
   size_t total = j->prefix.n + j->payload.n + j->pad, w = 0, aadw = 0;
   uint8_t *dst = j->out.p + j->cipher_offset;
   if (!c) return -1;
-  if (EVP_EncryptInit_ex(c, EVP_chacha20_poly1305(), NULL, j->key, j->nonce) != 1) goto done;
+  if (EVP_EncryptInit_ex(c, AEAD, NULL, j->key, j->nonce) != 1) goto done;
   if (j->aad.n && update(c, NULL, j->aad.p, j->aad.n, &aadw) != 0) goto done;
   if (update(c, dst, j->prefix.p, j->prefix.n, &w) != 0) goto done;
   if (update(c, dst, j->payload.p, j->payload.n, &w) != 0) goto done;
@@ -144,7 +159,7 @@ static int do_open(job_t *j) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   int ok = 0, got = 0;
   if (!c) return -1;
-  if (EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, j->key, j->nonce) != 1) goto done;
+  if (EVP_DecryptInit_ex(c, AEAD, NULL, j->key, j->nonce) != 1) goto done;
   if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, (void *)(src + n)) != 1) goto done;
   if (j->aad.n && update(c, NULL, j->aad.p, j->aad.n, &aadw) != 0) goto done;
   if (update(c, j->out.p, src, n, &w) != 0) goto done;
@@ -240,7 +255,7 @@ static int bytes_of(napi_env env, napi_value v, span_t *s, job_t *j) {
   if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) return -1;
   s->p = length ? data : (uint8_t *)ZEROS;
   s->n = length;
-  if (j && j->nkeep < 8) napi_create_reference(env, v, 1, &j->keep[j->nkeep++]);
+  if (j && j->keep_refs && j->nkeep < 8) napi_create_reference(env, v, 1, &j->keep[j->nkeep++]);
   return 0;
 }
 
@@ -278,8 +293,19 @@ static void complete(napi_env env, napi_status status, void *data) {
 /* A new job for `op` (NULL when out of memory). */
 static job_t *new_job(int op) {
   job_t *j = calloc(1, sizeof *j);
-  if (j) j->op = op;
+  if (j) {
+    j->op = op;
+    j->keep_refs = 1;
+  }
   return j;
+}
+
+/* Whether argv[i] is a callback: a synchronous call holds no references to its buffers
+ * (creating them was a malloc per buffer per call). */
+static int is_callback(napi_env env, size_t argc, napi_value *argv, size_t i) {
+  napi_valuetype t = napi_undefined;
+  if (i < argc) napi_typeof(env, argv[i], &t);
+  return t == napi_function;
 }
 
 /* Drop a job whose arguments did not check out, and throw `msg`. */
@@ -314,6 +340,7 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
   if (argc < 9) return fail(env, "seal(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset, idOut[, cb])");
   job_t *j = new_job(OP_SEAL);
   if (!j) return fail(env, "out of memory");
+  j->keep_refs = is_callback(env, argc, argv, 9);
   int bad = fixed(env, argv[0], j->key, 32) || fixed(env, argv[1], j->nonce, 12) || bytes_of(env, argv[2], &j->aad, j) ||
             bytes_of(env, argv[3], &j->prefix, j) || bytes_of(env, argv[4], &j->payload, j) || size_arg(env, argv[5], &j->pad) ||
             bytes_of(env, argv[6], &j->out, j) || size_arg(env, argv[7], &j->cipher_offset) || bytes_of(env, argv[8], &j->id, j);
@@ -329,6 +356,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (argc < 7) return fail(env, "open(key, nonce, aad, object, cipherOffset, out, expectedId | null[, cb])");
   job_t *j = new_job(OP_OPEN);
   if (!j) return fail(env, "out of memory");
+  j->keep_refs = is_callback(env, argc, argv, 7);
   napi_valuetype idType;
   napi_typeof(env, argv[6], &idType);
   j->has_id = idType != napi_null && idType != napi_undefined;
@@ -353,7 +381,7 @@ static napi_value js_chacha20(napi_env env, napi_callback_info info) {
   }
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   size_t w = 0;
-  int ok = c && EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv) == 1 && update(c, out.p, in.p, in.n, &w) == 0 && w == in.n;
+  int ok = c && EVP_EncryptInit_ex(c, CHACHA, NULL, key, iv) == 1 && update(c, out.p, in.p, in.n, &w) == 0 && w == in.n;
   EVP_CIPHER_CTX_free(c);
   if (!ok) return fail(env, "chacha20 failed");
   return num(env, 0);
@@ -365,6 +393,7 @@ static napi_value js_sha256(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   job_t *j = new_job(OP_SHA256);
   if (!j) return fail(env, "out of memory");
+  j->keep_refs = is_callback(env, argc, argv, 2);
   if (argc < 2 || bytes_of(env, argv[0], &j->object, j) || bytes_of(env, argv[1], &j->id, j) || j->id.n < 32) {
     return refuse(env, j, "sha256(data, out32[, cb])");
   }
@@ -514,6 +543,7 @@ static napi_value js_keep_heap(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  fetch_algorithms();
   napi_property_descriptor props[] = {
     {"seal", NULL, js_seal, NULL, NULL, NULL, napi_default, NULL},
     {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},

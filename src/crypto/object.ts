@@ -13,8 +13,16 @@ import {
 import { padme } from '../format/padding.js';
 import type { CryptoPlatform } from './platform.js';
 
+/** UTF-8 of each domain label (a handful of constants, src/crypto/labels.ts), encoded once. */
+const domainBytes = new Map<string, Uint8Array>();
+
 export function buildAad(domain: string, version: number, context: Uint8Array): Uint8Array {
-  return concatBytes(utf8(domain), new Uint8Array([0, version]), context);
+  let d = domainBytes.get(domain);
+  if (!d) {
+    d = utf8(domain);
+    if (domainBytes.size < 64) domainBytes.set(domain, d);
+  }
+  return concatBytes(d, new Uint8Array([0, version]), context);
 }
 
 /** Object size in the store for a payload of `payloadBytes`: 45 + padme(payloadBytes). */
