@@ -176,9 +176,10 @@ export class FsObjects {
   }
 
   /** fsync every file and directory that deferred putFile calls left unsynced, SYNC_PARALLEL
-   *  at a time (or, from SYNCFS_FROM of them, one syncfs of their file system). Calls are chained, so when one resolves every deferred put made before it
-   *  was called is durable. On failure the paths stay owed and the error is thrown.
-   *  Resolves with the number of paths this call synced. */
+   *  at a time (or, from SYNCFS_FROM of them, one syncfs of their file system). Calls are
+   *  chained, so when one resolves every deferred put made before it was called is durable.
+   *  On failure the paths stay owed and the error is thrown. Resolves with the number of
+   *  paths this call synced. */
   syncDeferred(): Promise<number> {
     const run = this.syncChain.then(async () => {
       const paths = [...this.unsynced];
@@ -207,7 +208,9 @@ export class FsObjects {
     // fs.readFile of a path is ~3x faster than FileHandle.readFile for 1 MiB.
     if (!range) {
       const b = await readFile(path).catch(missing);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a view: new Uint8Array(b) would copy it
+      // A view of readFile's own memory (new Uint8Array(b) would copy a MiB); a copy only
+      // if the buffer shares its memory (node's small-buffer pool), which callers must not see.
+      return b.byteOffset === 0 && b.buffer.byteLength === b.length ? new Uint8Array(b.buffer) : new Uint8Array(b);
     }
     const fh = await open(path, 'r').catch(missing);
     try {
