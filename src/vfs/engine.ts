@@ -23,6 +23,14 @@ const O_ACCMODE = 3;
 /** The owner of what this process creates, read once: every getuid() is a system call,
  *  ~10 µs on a paravirtualised VM, and a file create asked for both. */
 const OWNER = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+
+/** A file's chunk key, derived on first use: HKDF in JavaScript (~14 µs) that a file
+ *  just created needs only at its first seal or read, and a file loaded with its
+ *  directory may never need. */
+function lazyChunkKey(fileKey: Uint8Array): () => Uint8Array {
+  let key: Uint8Array | null = null;
+  return () => (key ??= chunkKeyFor(fileKey));
+}
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
 const RENAME_NOREPLACE = 1;
@@ -75,8 +83,9 @@ export class VfsEngine implements Vfs {
     if (e.type === 2) return { ...base, type: 'dir', children: null, treeId: e.dirId!, loading: null };
     if (e.type === 3) return { ...base, type: 'symlink', target: e.target ?? '' };
     const f = e.file!;
+    const chunkKey = lazyChunkKey(f.fileKey);
     return {
-      ...base, type: 'file', fileId: f.fileId, fileKey: f.fileKey, chunkKey: chunkKeyFor(f.fileKey),
+      ...base, type: 'file', fileId: f.fileId, fileKey: f.fileKey, get chunkKey() { return chunkKey(); },
       size: e.size, sealedSize: e.size, chunks: f.chunks ? new Map(f.chunks) : null, lists: f.lists ?? null,
       cutIndex: chunkCount(e.size), ahead: new Map(), dirty: new Map(), dirtyBytes: 0, openCount: 0,
       pendingIds: new Set(), errors: [], lock: Promise.resolve(),
@@ -202,8 +211,9 @@ export class VfsEngine implements Vfs {
             xattrs: new Map(), parent: dir, name, target: op.target, origin: null } satisfies LinkNode;
         } else {
           const fileKey = fromHex(op.fileKey);
+          const chunkKey = lazyChunkKey(fileKey);
           n = { type: 'file', ino: allocIno(), perm: op.perm, uid: op.uid, gid: op.gid, atimeMs: now, mtimeMs: now, ctimeMs: now,
-            xattrs: new Map(), parent: dir, name, origin: null, fileId: fromHex(op.fileId), fileKey, chunkKey: chunkKeyFor(fileKey),
+            xattrs: new Map(), parent: dir, name, origin: null, fileId: fromHex(op.fileId), fileKey, get chunkKey() { return chunkKey(); },
             size: 0, sealedSize: 0, chunks: new Map(), lists: null, cutIndex: 0, ahead: new Map(), dirty: new Map(), dirtyBytes: 0,
             openCount: 0, pendingIds: new Set(), errors: [], lock: Promise.resolve() } satisfies FileNode;
         }
