@@ -239,6 +239,10 @@ export class Drive implements VfsContext {
   private async commitOnce(background: boolean): Promise<void> {
     if (background) await this.quiet();
     if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
+    // A timer commit queued behind shutdown's own commit (its timer fired while the
+    // shutdown sealed and committed) has nothing left to do, and must not write the state
+    // or the journal once close() has returned.
+    if (background && this.stopped) return;
     this.uploader.kick();
     const data = this.engine.data;
     await eachLimited([...data.unsealed].filter((f) => pathOf(f) !== null), SEAL_PARALLEL, (f) => data.seal(f));

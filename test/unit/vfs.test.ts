@@ -237,3 +237,26 @@ test('vfs: a file with more chunks than fit inline keeps them in chunk lists', a
   await x.release(fh3);
   await x.close();
 });
+
+test('vfs: nothing is written to the state directory once close() has returned', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-vfs-close-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stateDir = join(dir, 'state');
+  // A commit timer of 1 ms fires while close's own commit seals and uploads 300 files;
+  // the timer commit queued behind it must not run after close returns.
+  const v = await openVfs({
+    store: new MemoryStore(), keys: newKeys(), stateDir, cacheDir: join(dir, 'cache'), cacheSizeBytes: 256 << 20,
+    deviceId: 'a', log: () => undefined, commitDelayMs: 1,
+  });
+  for (let i = 0; i < 300; i++) await writeFile(v, `/f${i}`, enc(`file ${i}`));
+  await v.close();
+  const { readdir, stat } = await import('node:fs/promises');
+  const snapshot = async (): Promise<string> => {
+    const names = (await readdir(stateDir, { recursive: true })).sort();
+    const times = await Promise.all(names.map(async (n) => (await stat(join(stateDir, n))).mtimeMs));
+    return JSON.stringify([names, times]);
+  };
+  const before = await snapshot();
+  await new Promise((r) => setTimeout(r, 200));
+  t.is(await snapshot(), before);
+});
