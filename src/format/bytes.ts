@@ -85,7 +85,8 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const encoder = new TextEncoder();
+export const utf8 = (s: string): Uint8Array => encoder.encode(s);
 
 export function toBase64(bytes: Uint8Array): string {
   let s = '';

@@ -13,9 +13,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AAD_JOURNAL } from '../crypto/labels.js';
-import { openObject, sealObject } from '../crypto/object.js';
+import { openObject, sealObject, sealedSize } from '../crypto/object.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
-import { ByteWriter } from '../format/bytes.js';
+import { ByteWriter, utf8 } from '../format/bytes.js';
 import type { JournalOp } from './ops.js';
 
 function context(fileSeq: number, recordIndex: number): Uint8Array {
@@ -73,10 +73,11 @@ export class Journal {
     if (this.stopped) return;
     const seq = this.seq;
     const index = this.recordIndex++;
-    const sealed = sealObject(this.p, this.key, AAD_JOURNAL, context(seq, index), new TextEncoder().encode(JSON.stringify(op)));
-    const rec = Buffer.allocUnsafe(4 + sealed.bytes.length);
+    const payload = utf8(JSON.stringify(op));
+    // Sealed straight into the record, after its 4-byte length.
+    const rec = Buffer.allocUnsafe(4 + sealedSize(payload.length));
+    const sealed = sealObject(this.p, this.key, AAD_JOURNAL, context(seq, index), payload, undefined, rec.subarray(4));
     rec.writeUInt32LE(sealed.bytes.length, 0);
-    rec.set(sealed.bytes, 4);
     if (this.fdSeq !== seq) {
       this.closeFd();
       this.fd = openSync(join(this.dir, fileName(seq)), 'a');
