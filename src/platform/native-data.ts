@@ -7,9 +7,17 @@
 // module is not built or does not load, or MEGAFS_NATIVE_DATA=0, node.ts uses node:crypto
 // and the vfs plain node:fs.
 import { createRequire } from 'node:module';
+import { getSystemErrorName } from 'node:util';
 import { findNativeModule } from './native-module.js';
 
 export type NativeDone = (result: number) => void;
+
+/** The error a native job's -errno result stands for, as node:fs would give it
+ *  (`code` and `errno` set): "WHAT: CODE". */
+export function errnoError(result: number, what: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(result);
+  return Object.assign(new Error(`${what}: ${code}`), { code, errno: result });
+}
 
 export interface NativeData {
   /** out[cipherOffset..] = ChaCha20-Poly1305(key, nonce12, aad; prefix || payload ||

@@ -6,8 +6,8 @@
 // object bigger than the guess, open and fstat run on the main thread and the read on the
 // pool.
 import { close, fstatSync, openSync, read } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
-import { nativeData } from '../platform/native-data.js';
+import { constants } from 'node:os';
+import { errnoError, nativeData } from '../platform/native-data.js';
 import { FsObjects } from '../store/fs-objects.js';
 import type { ObjectBackend, WholeObject } from './backend.js';
 
@@ -41,8 +41,6 @@ function giveBack(b: Buffer): void {
 
 /** The buffer a native read starts with: a full 1 MiB chunk's object and then some. */
 const GUESS_BYTES = 1024 * 1024 + 64 * 1024;
-const EFBIG = -27;
-const ENOENT = -2;
 
 /** The whole file in one reused buffer, or null when it does not exist. */
 export function readWholeFile(path: string): Promise<WholeObject | null> {
@@ -53,10 +51,9 @@ export function readWholeFile(path: string): Promise<WholeObject | null> {
     native.readFile(path, whole, (r) => {
       if (r >= 0) return resolve({ body: whole.subarray(0, r), done: () => giveBack(whole) });
       giveBack(whole);
-      if (r === ENOENT) return resolve(null);
-      if (r === EFBIG) return void readWholeFileNode(path).then(resolve, reject);
-      const code = getSystemErrorName(r);
-      reject(Object.assign(new Error(`${code}: cannot read ${path}`), { code, errno: r }));
+      if (r === -constants.errno.ENOENT) return resolve(null);
+      if (r === -constants.errno.EFBIG) return void readWholeFileNode(path).then(resolve, reject);
+      reject(errnoError(r, `cannot read ${path}`));
     });
   });
 }

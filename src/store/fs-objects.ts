@@ -6,11 +6,10 @@
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
 import { createHash } from 'node:crypto';
 import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { getSystemErrorName } from 'node:util';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { nativeData } from '../platform/native-data.js';
+import { errnoError, nativeData } from '../platform/native-data.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, mkdirIfMissing, writeTemp } from './fs-atomic.js';
 import { eachLimited } from './limit.js';
 import { isObjectId, type ByteRange, type ObjectId } from './store.js';
@@ -49,7 +48,7 @@ async function syncFileSystemOf(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {
     const r = await new Promise<number>((resolve) => nativeData!.syncFs(fd, resolve));
-    if (r < 0) throw Object.assign(new Error(`syncfs ${dir}: ${getSystemErrorName(r)}`), { code: getSystemErrorName(r), errno: r });
+    if (r < 0) throw errnoError(r, `syncfs ${dir}`);
   } finally {
     closeSync(fd);
   }

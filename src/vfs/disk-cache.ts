@@ -5,8 +5,7 @@
 import { closeSync, openSync, renameSync, write as writeCb, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getSystemErrorName } from 'node:util';
-import { nativeData } from '../platform/native-data.js';
+import { errnoError, nativeData } from '../platform/native-data.js';
 
 /** Objects up to this size are written with synchronous calls: a small file's open, write,
  *  close and rename cost less on this thread than four thread-pool round trips (5,000
@@ -25,7 +24,7 @@ interface Entry {
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   if (nativeData) {
     const r = await new Promise<number>((resolve) => nativeData!.writeOut(fd, bytes, 0, resolve));
-    if (r < 0) throw Object.assign(new Error(`cache write failed: ${getSystemErrorName(r)}`), { code: getSystemErrorName(r), errno: r });
+    if (r < 0) throw errnoError(r, 'cache write failed');
     return;
   }
   for (let done = 0; done < bytes.length;) {
