@@ -530,36 +530,36 @@ static napi_value js_inval_entry(napi_env env, napi_callback_info info) {
   return num(env, res);
 }
 
-/* writeback(session) -> whether the kernel accepted writeback_cache (known after init). */
+/* The arguments of a set<Switch>(session, on) call: the session (NULL when missing or
+ * not a session: the call is then a no-op) and `on`. */
+static session_t *switch_args(napi_env env, napi_callback_info info, bool *on) {
+  size_t argc = 2;
+  napi_value argv[2];
+  *on = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
+  if (s) napi_get_value_bool(env, argv[1], on);
+  return s;
+}
+
 /* setNoCaps(session, on): see ll_getxattr. Turned off before any reply that could let the
  * kernel see a file with security.capability. */
 static napi_value js_set_no_caps(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool on = false;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
-  if (s) {
-    napi_get_value_bool(env, argv[1], &on);
-    s->no_caps = on;
-  }
+  bool on;
+  session_t *s = switch_args(env, info, &on);
+  if (s) s->no_caps = on;
   return NULL;
 }
 
 /* setReadOnlyFlush(session, on): see ll_flush. */
 static napi_value js_set_ro_flush(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool on = false;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
-  if (s) {
-    napi_get_value_bool(env, argv[1], &on);
-    s->ro_flush = on;
-  }
+  bool on;
+  session_t *s = switch_args(env, info, &on);
+  if (s) s->ro_flush = on;
   return NULL;
 }
 
+/* writeback(session) -> whether the kernel accepted writeback_cache (known after init). */
 static napi_value js_writeback(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;

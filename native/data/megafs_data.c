@@ -479,28 +479,26 @@ static napi_value js_pread_cached(napi_env env, napi_callback_info info) {
   return num(env, n < 0 ? -errno : (int)n);
 }
 
-static napi_value js_will_need(napi_env env, napi_callback_info info) {
+/* A job on one file descriptor, fd the first argument and the callback the second:
+ * willNeed(fd, cb), syncFs(fd, cb). */
+static napi_value fd_job(napi_env env, napi_callback_info info, int op, const char *usage) {
   size_t argc = 2;
   napi_value argv[2];
   int32_t fd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "willNeed(fd, cb)");
-  job_t *j = new_job(OP_WILL_NEED);
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, usage);
+  job_t *j = new_job(op);
   if (!j) return fail(env, "out of memory");
   j->fd = fd;
   return run(env, j, argv[1]);
 }
 
+static napi_value js_will_need(napi_env env, napi_callback_info info) {
+  return fd_job(env, info, OP_WILL_NEED, "willNeed(fd, cb)");
+}
+
 static napi_value js_sync_fs(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "syncFs(fd, cb)");
-  job_t *j = new_job(OP_SYNC_FS);
-  if (!j) return fail(env, "out of memory");
-  j->fd = fd;
-  return run(env, j, argv[1]);
+  return fd_job(env, info, OP_SYNC_FS, "syncFs(fd, cb)");
 }
 
 static napi_value js_write_out(napi_env env, napi_callback_info info) {
