@@ -10,8 +10,7 @@ import { signS3, encodePath, type Credentials } from '../src/store/sigv4.js';
 import { startCeph, type Ceph } from '../test/helpers/ceph.js';
 import { keepFreedHeap } from '../src/platform/heap.js';
 
-
-// The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
+// The heap setting every megafs process makes (src/cli/main.ts); the bare-client baseline
 // runs in this same process, so it gets it too.
 keepFreedHeap();
 

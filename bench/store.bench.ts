@@ -19,7 +19,6 @@ import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
 import { keepFreedHeap } from '../src/platform/heap.js';
 
-
 // The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
 // runs in this same process, so it gets it too.
 keepFreedHeap();
