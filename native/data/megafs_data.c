@@ -23,7 +23,8 @@
  *     out = AEAD-open(object[cipherOffset .. end-16], tag = last 16 bytes), else result 2
  *     (and out is zeroed: unauthenticated bytes never stay). Result 0: opened.
  *   chacha20(key32, iv16, input, out)      raw ChaCha20 (iv = u32le counter || nonce12)
- *   sha256(data, out32[, cb])
+ *   sha256(data, out32[, cb])             data: a Uint8Array, or an array of them hashed
+ *     one after the other (a request body as it arrived, never joined)
  *   preadCached(fd, buf, position) -> bytes read (0 at end of file), or -errno; -EAGAIN
  *     when the bytes are not all in the page cache (preadv2 with RWF_NOWAIT never waits
  *     for the disk, so it is safe on the main thread: the caller then reads on the pool).
@@ -89,6 +90,9 @@ typedef struct job {
   size_t pad, cipher_offset;
   int has_id;
   char *path; /* OP_READ_FILE, freed with the job */
+  span_t *parts; /* OP_SHA256 of an array of buffers, freed with the job */
+  napi_ref *part_refs;
+  uint32_t nparts;
   int keep_refs; /* the job runs on the pool: hold its buffers (bytes_of) until it completes */
   int result;
 } job_t;
@@ -112,6 +116,16 @@ static void fetch_algorithms(void) {
 static int sha256(const uint8_t *p, size_t n, uint8_t out[32]) {
   unsigned int len = 0;
   return EVP_Digest(p, n, out, &len, SHA256, NULL) == 1 && len == 32 ? 0 : -1;
+}
+
+static int sha256_parts(const span_t *parts, uint32_t n, uint8_t out[32]) {
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  unsigned int len = 0;
+  int ok = c && EVP_DigestInit_ex(c, SHA256, NULL) == 1;
+  for (uint32_t i = 0; ok && i < n; i++) ok = EVP_DigestUpdate(c, parts[i].p, parts[i].n) == 1;
+  ok = ok && EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32;
+  EVP_MD_CTX_free(c);
+  return ok ? 0 : -1;
 }
 
 static int update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t n, size_t *written) {
@@ -225,7 +239,7 @@ static void execute(napi_env env, void *data) {
     case OP_WILL_NEED: j->result = posix_fadvise(j->fd, 0, 0, POSIX_FADV_WILLNEED) == 0 ? 0 : -1; break;
     case OP_WRITE_OUT: j->result = do_write_out(j); break;
     case OP_READ_FILE: j->result = do_read_file(j); break;
-    case OP_SHA256: j->result = sha256(j->object.p, j->object.n, j->id.p); break;
+    case OP_SHA256: j->result = j->parts ? sha256_parts(j->parts, j->nparts, j->id.p) : sha256(j->object.p, j->object.n, j->id.p); break;
     case OP_SYNC_FS: j->result = syncfs(j->fd) == 0 ? 0 : -errno; break;
   }
 }
@@ -275,6 +289,9 @@ static int size_arg(napi_env env, napi_value v, size_t *out) {
 
 static void release(napi_env env, job_t *j) {
   for (int i = 0; i < j->nkeep; i++) napi_delete_reference(env, j->keep[i]);
+  for (uint32_t i = 0; j->part_refs && i < j->nparts; i++) if (j->part_refs[i]) napi_delete_reference(env, j->part_refs[i]);
+  free(j->parts);
+  free(j->part_refs);
   if (j->cb) napi_delete_reference(env, j->cb);
   if (j->work) napi_delete_async_work(env, j->work);
   free(j->path);
@@ -387,14 +404,33 @@ static napi_value js_chacha20(napi_env env, napi_callback_info info) {
   return num(env, 0);
 }
 
+/* The Uint8Arrays of JS array `v` as j->parts (each held by a reference when the job
+ * runs on the pool). */
+static int parts_of(napi_env env, napi_value v, job_t *j) {
+  uint32_t n;
+  if (napi_get_array_length(env, v, &n) != napi_ok || n > (1u << 20)) return -1;
+  j->parts = calloc(n ? n : 1, sizeof *j->parts);
+  if (j->keep_refs) j->part_refs = calloc(n ? n : 1, sizeof *j->part_refs);
+  if (!j->parts || (j->keep_refs && !j->part_refs)) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    if (napi_get_element(env, v, i, &el) != napi_ok || bytes_of(env, el, &j->parts[i], NULL)) return -1;
+    if (j->keep_refs) napi_create_reference(env, el, 1, &j->part_refs[i]);
+    j->nparts = i + 1;
+  }
+  return 0;
+}
+
 static napi_value js_sha256(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3] = {NULL, NULL, NULL};
+  bool is_array = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   job_t *j = new_job(OP_SHA256);
   if (!j) return fail(env, "out of memory");
   j->keep_refs = is_callback(env, argc, argv, 2);
-  if (argc < 2 || bytes_of(env, argv[0], &j->object, j) || bytes_of(env, argv[1], &j->id, j) || j->id.n < 32) {
+  if (argc >= 1) napi_is_array(env, argv[0], &is_array);
+  if (argc < 2 || (is_array ? parts_of(env, argv[0], j) : bytes_of(env, argv[0], &j->object, j)) || bytes_of(env, argv[1], &j->id, j) || j->id.n < 32) {
     return refuse(env, j, "sha256(data, out32[, cb])");
   }
   return run(env, j, argc >= 3 ? argv[2] : NULL);

@@ -18,8 +18,6 @@ export interface CryptoPlatform {
    *  already authenticated in full (src/crypto/range.ts, docs/design.md "Read path"). */
   chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array, out?: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
-  /** Optional: sha256 off the main thread; `data` must not change until it settles. */
-  sha256Async?(data: Uint8Array): Promise<Uint8Array>;
   randomBytes(length: number): Uint8Array;
   /** Optional (src/platform/native-data.ts): XChaCha20-Poly1305 over the stream
    *  prefix || payload || zeros(padBytes), written to out[cipherOffset..] as ciphertext ||

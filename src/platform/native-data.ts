@@ -31,8 +31,9 @@ export interface NativeData {
     expectedId: Uint8Array | null, done?: NativeDone): number;
   /** Raw ChaCha20, iv = u32le counter || nonce12. */
   chacha20(key: Uint8Array, iv: Uint8Array, input: Uint8Array, out: Uint8Array): number;
-  /** out = SHA-256(data): 0, or -1. With `done`, on the thread pool. */
-  sha256(data: Uint8Array, out: Uint8Array, done?: NativeDone): number;
+  /** out = SHA-256(data): 0, or -1. `data` may be an array of buffers (hashed in order,
+   *  never joined). With `done`, on the thread pool. */
+  sha256(data: Uint8Array | readonly Uint8Array[], out: Uint8Array, done?: NativeDone): number;
   /** `count` zeroed ArrayBuffers of `bytes` each from one mapping that asks for
    *  transparent huge pages (far fewer page faults; see native/data). */
   hugeBuffers(count: number, bytes: number): ArrayBuffer[];

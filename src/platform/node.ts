@@ -96,15 +96,9 @@ function streamInto(c: { update(data: Uint8Array): Buffer }, input: Uint8Array, 
 
 const EMPTY = new Uint8Array(0);
 
-/** The sealStream/sealStreamAsync/openAsync/sha256Async methods over the native module. */
-function nativeStreams(n: NativeData): Pick<CryptoPlatform, 'sealStream' | 'sealStreamAsync' | 'openAsync' | 'sha256Async'> {
+/** The sealStream/sealStreamAsync/openAsync methods over the native module. */
+function nativeStreams(n: NativeData): Pick<CryptoPlatform, 'sealStream' | 'sealStreamAsync' | 'openAsync'> {
   return {
-    sha256Async(data) {
-      const out = new Uint8Array(32);
-      return new Promise((resolve, reject) => {
-        n.sha256(data, out, (r) => (r === 0 ? resolve(out) : reject(new Error('BUG: native SHA-256 failed'))));
-      });
-    },
     sealStream(key, nonce, aad, prefix, payload, padBytes, out, cipherOffset) {
       const sc = scratch.reset();
       const id = sc.take(32);

@@ -2,6 +2,7 @@
 // The account comes from the credentials only, never from the URL, so no request can name
 // another account's objects; ids are validated before they reach a backend.
 import { StoreError } from '../errors.js';
+import { hashOf } from '../store/body-hash.js';
 import { checkId } from '../store/fs-objects.js';
 import type { ByteRange } from '../store/store.js';
 import { checkDeclaredLength, readBody } from './body.js';
@@ -34,7 +35,8 @@ async function putObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
   }
   // The body is read even when the object exists, to keep the connection reusable.
   const body = await readBody(ctx.req, deps.limits.maxObjectBytes);
-  if (body.sha256 !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
+  // Hashed once the body is in, on the thread pool: the event loop goes on serving.
+  if ((await hashOf(body.chunks)) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
   if (exists) return sendEmpty(ctx.res, 200);
   if (!deps.db.reserve(acct.id, body.length, 1)) throw new StoreError('E_QUOTA', 'quota exceeded');
   let created = false;

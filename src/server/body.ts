@@ -1,7 +1,6 @@
 // Request bodies with a hard size limit: a declared Content-Length over the limit is
 // refused before a byte is read, and a chunked body is cut off as soon as it passes the
 // limit, so a client can never make the server buffer more than `limitBytes`.
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { StoreError } from '../errors.js';
 
@@ -9,8 +8,6 @@ export interface Body {
   /** The body as it arrived, in chunks (not concatenated: a 1 MiB copy saved per request). */
   chunks: Buffer[];
   length: number;
-  /** SHA-256 hex of the bytes, computed while they streamed in. */
-  sha256: string;
 }
 
 /** Throws E_TOO_LARGE when the declared length is over the limit (nothing read). */
@@ -27,7 +24,6 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
   checkDeclaredLength(req, limitBytes);
   // 'data' events rather than `for await`: the async iterator costs ~1 ms of CPU per MiB.
   return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
     const chunks: Buffer[] = [];
     let total = 0;
     const onData = (chunk: Buffer): void => {
@@ -38,11 +34,10 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
         reject(new StoreError('E_TOO_LARGE', `request body over the limit of ${limitBytes} bytes`));
         return;
       }
-      hash.update(chunk);
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve({ chunks, length: total, sha256: hash.digest('hex') }));
+    req.once('end', () => resolve({ chunks, length: total }));
     req.once('error', reject);
     req.once('close', () => {
       if (!req.complete) reject(new StoreError('E_USAGE', 'request body cut short'));

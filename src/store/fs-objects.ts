@@ -4,31 +4,18 @@
 // A new object is published with link(2), which fails if the name exists, so exactly one
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
-import { createHash } from 'node:crypto';
 import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { errnoError, nativeData } from '../platform/native-data.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, mkdirIfMissing, writeTemp } from './fs-atomic.js';
+import { bodyMatches } from './body-hash.js';
 import { eachLimited } from './limit.js';
 import { isObjectId, type ByteRange, type ObjectId } from './store.js';
 
 export function checkId(id: string): void {
   if (!isObjectId(id)) throw new StoreError('E_BAD_ID', 'not a valid object id');
-}
-
-/** Bodies whose id this process computed while sealing them (the vfs notes each sealed
- *  object here), so a local put does not hash 1 MiB again. Keyed by the exact array:
- *  bytes that came from anywhere else (the network, a file) are always hashed. */
-const hashedBodies = new WeakMap<Uint8Array, string>();
-
-export function noteHashed(body: Uint8Array, id: ObjectId): void {
-  hashedBodies.set(body, id);
-}
-
-export function sha256Hex(body: Uint8Array): string {
-  return createHash('sha256').update(body).digest('hex');
 }
 
 function notFound(e: unknown): boolean {
@@ -84,7 +71,7 @@ export class FsObjects {
   /** Verify the hash and store; returns true when this call created the object. */
   async put(id: ObjectId, body: Uint8Array): Promise<boolean> {
     checkId(id);
-    if (hashedBodies.get(body) !== id && sha256Hex(body) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
+    if (!(await bodyMatches(body, id))) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
     if ((await this.size(id)) !== null) return false;
     return this.putChecked(id, body);
   }

@@ -3,7 +3,8 @@
 // reply is unknown: the caller re-reads the root). A full object read is checked against
 // its id, so a server serving wrong bytes is caught here (E_INTEGRITY).
 import { IntegrityError, StoreError } from '../errors.js';
-import { checkId, sha256Hex } from './fs-objects.js';
+import { bodyMatches } from './body-hash.js';
+import { checkId } from './fs-objects.js';
 import { bearer, createHttpClient, type HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse, type HttpStoreError } from './http-client.js';
 import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
 
@@ -54,8 +55,9 @@ export class HttpStore implements Store {
     const headers = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : undefined;
     try {
       const { body } = await this.call({ method: 'GET', path: `v1/objects/${id}`, headers }, 'get object');
-      if (!range && this.verifyReads && sha256Hex(body) !== id) throw new IntegrityError('the store returned an object whose hash is not its id');
-      return new Uint8Array(body.buffer, body.byteOffset, body.length);
+      const bytes = new Uint8Array(body.buffer, body.byteOffset, body.length);
+      if (!range && this.verifyReads && !(await bodyMatches(bytes, id))) throw new IntegrityError('the store returned an object whose hash is not its id');
+      return bytes;
     } catch (e) {
       // 416: the range starts at or past the end of the object.
       if (range && statusOf(e) === 416) return new Uint8Array(0);

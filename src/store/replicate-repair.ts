@@ -1,7 +1,7 @@
 // The object half of ReplicatedStore.repair() (megafs fsck --repair): list every store,
 // and give every store every object some store holds, replacing copies known to be bad
 // (a failed push, wrong bytes; with `verify`, every copy is read and checked first).
-import { createHash } from 'node:crypto';
+import { bodyMatches } from './body-hash.js';
 import type { ObjectId, Store } from './store.js';
 
 export interface RepairReport {
@@ -19,8 +19,6 @@ export interface RepairOps {
   onError(what: string, e: unknown): void;
 }
 
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
 export async function repairObjects(
   stores: readonly Store[],
   missing: Array<Set<ObjectId>>,
@@ -37,7 +35,7 @@ export async function repairObjects(
     for (const id of all) {
       await Promise.all(stores.map(async (s, i) => {
         if (!held[i].has(id)) return;
-        const ok = await s.get(id).then((b) => sha(b) === id, () => false);
+        const ok = await s.get(id).then((b) => bodyMatches(b, id), () => false);
         if (!ok) missing[i].add(id);
       }));
     }

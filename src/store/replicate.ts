@@ -2,8 +2,8 @@
 // every store and resolves once `writeQuorum` of them hold it; reads take the first store
 // whose bytes hash to the id and repair the ones that missed or lied, in the background.
 // repair() (megafs fsck --repair) makes every store hold every object. Root: replicate-root.ts.
-import { createHash } from 'node:crypto';
 import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
+import { bodyMatches } from './body-hash.js';
 import { RootReplicas, type RootVersionFn } from './replicate-root.js';
 import { repairObjects, type RepairReport } from './replicate-repair.js';
 import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
@@ -27,9 +27,6 @@ export interface StoreHealth {
   pendingRepairs: number;
   error?: string;
 }
-
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 export class ReplicatedStore implements Store {
   readonly name: string;
@@ -74,9 +71,10 @@ export class ReplicatedStore implements Store {
     );
   }
 
-  put(id: ObjectId, body: Uint8Array): Promise<void> {
-    if (!isObjectId(id)) return Promise.reject(new StoreError('E_BAD_ID', 'bad object id'));
-    if (sha(body) !== id) return Promise.reject(new StoreError('E_HASH_MISMATCH', `body does not hash to ${id}`));
+  async put(id: ObjectId, body: Uint8Array): Promise<void> {
+    if (!isObjectId(id)) throw new StoreError('E_BAD_ID', 'bad object id');
+    // Hashed once here; the stores below find the body noted and do not hash it again.
+    if (!(await bodyMatches(body, id))) throw new StoreError('E_HASH_MISMATCH', `body does not hash to ${id}`);
     return new Promise((resolve, reject) => {
       let acked = 0;
       const errors: unknown[] = [];
@@ -109,7 +107,7 @@ export class ReplicatedStore implements Store {
         if (isMegafsError(e, 'E_INTEGRITY')) wrong.push(i); // the store checked and found its copy bad
         continue;
       }
-      if (sha(bytes) !== id) {
+      if (!(await bodyMatches(bytes, id))) { // noted by a store that checked it: not hashed again
         errors.push(new IntegrityError(`${this.stores[i].name} served wrong bytes for ${id}`));
         wrong.push(i);
         continue;
