@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { MegafsError } from '../../src/errors.js';
 import { isMounted } from '../../src/fuse/mount.js';
 import { loadNative } from '../../src/fuse/lowlevel/binding.js';
+import { spinMicros } from '../../src/fuse/lowlevel/mount.js';
 import { NodeTable } from '../../src/fuse/lowlevel/nodes.js';
 import { chosenBinding } from '../../src/fuse/lowlevel/select.js';
 
@@ -191,6 +192,14 @@ test('the binding is chosen by option, then MEGAFS_FUSE; anything else is a usag
   t.is(chosenBinding(), 'fuse-native');
   process.env.MEGAFS_FUSE = 'fuse4';
   t.is(t.throws<MegafsError>(() => chosenBinding())?.code, 'E_USAGE');
+});
+
+test('the watch for the next request: 50 µs by default, MEGAFS_FUSE_SPIN_US from 0 to 1000', (t) => {
+  t.is(spinMicros(undefined), 50);
+  t.is(spinMicros('0'), 0);
+  t.is(spinMicros(' 120 '), 120);
+  t.is(spinMicros('5000'), 1000);
+  for (const bad of ['', '-5', '1e3', 'fast', '12.5']) t.is(spinMicros(bad), 50, bad);
 });
 
 test('node table: lookups and forget, hard links, renames, unlinked nodes', (t) => {

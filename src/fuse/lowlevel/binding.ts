@@ -24,6 +24,9 @@ export interface NativeBinding {
   setNoCaps(s: Session, on: boolean): void;
   /** Answer FLUSH of an odd file handle (Vfs.readOnlyHandlesOdd) in C, without JS. */
   setReadOnlyFlush(s: Session, on: boolean): void;
+  /** After serving a batch, watch /dev/fuse this many microseconds (0..1000) for the next
+   *  request before going back to sleep in the event loop (0: never). */
+  setSpin(s: Session, micros: number): void;
 }
 
 /** reply()'s answer for a request that is no longer pending. */

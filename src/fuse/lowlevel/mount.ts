@@ -44,6 +44,19 @@ function raiseReadahead(mountpoint: string): void {
   }
 }
 
+/** How long (µs) the binding watches for the next request after serving a batch. A
+ *  program going through many files sends its next request within tens of µs of a reply,
+ *  and on a virtual machine being woken from sleep is the dearest part of a round trip:
+ *  measured here, fio 4 KiB random reads at QD1 8,500-9,000 -> 12,500-13,000 IOPS, and a
+ *  listxattr round trip 31-36 -> 23-31 µs. An idle mount does not spin (it sleeps until
+ *  a request comes; the watch follows a batch). MEGAFS_FUSE_SPIN_US (0..1000) sets it;
+ *  0 turns it off. */
+export function spinMicros(env: string | undefined = process.env.MEGAFS_FUSE_SPIN_US): number {
+  const DEFAULT = 50;
+  if (env === undefined || !/^\d{1,4}$/.test(env.trim())) return DEFAULT;
+  return Math.min(1000, Number(env.trim()));
+}
+
 /** Mount `vfs` on the absolute, checked `mountpoint`; throws E_FUSE_MISSING when the
  *  binding is not usable here and E_MOUNT when the kernel refuses the mount. */
 export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions): NativeMounted {
@@ -78,6 +91,7 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
   if (capsSeen === false) native.setNoCaps(s, true);
   // A reader's close() costs no trip to JS when the vfs's read-only handles are odd.
   if (vfs.readOnlyHandlesOdd) native.setReadOnlyFlush(s, true);
+  native.setSpin(s, spinMicros());
   return {
     mountpoint, binding: 'native',
     unmount: async () => unmountNow(),
