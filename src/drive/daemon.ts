@@ -66,6 +66,12 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
   const mountpoint = await checkMountpoint(o.mountpoint, o.log);
   const { drive, cfg, recoveryKey } = await openOrCreate(paths, o);
   let vfs: Vfs | null = null;
+  let closing: Promise<void> | null = null;
+  // Once: after the unmount on the way out, and in `finally` for every other way out.
+  const closeDrive = (): Promise<void> => (closing ??= (async () => {
+    await vfs?.close().catch((e: Error) => o.log(`megafs: closing the drive failed: ${e.message}`));
+    await drive.close().catch(() => {});
+  })());
   try {
     await refuseSecondMount(paths, drive.header.driveId);
     vfs = await openDriveVfs(drive, cfg, paths, { cacheDir: o.cacheDir, cacheBytes: o.cacheBytes, role: 'daemon', log: o.log });
@@ -81,6 +87,9 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
       const limit = Number.isFinite(syncLimitMs) ? sleep(syncLimitMs, false, { ref: false }) : new Promise<false>(() => {});
       if (!(await Promise.race([synced, limit]))) o.log('megafs: not everything is uploaded; the journal keeps it for the next mount');
       await mounted.unmount().catch((e: Error) => o.log(`megafs: unmount failed: ${e.message}`));
+      // Closed before `megafs unmount` hears back: nothing of this daemon writes to the
+      // state directory once it has returned (a script may move or delete it next).
+      await closeDrive();
       server.close();
       await rm(sock, { force: true });
       stopped();
@@ -110,8 +119,7 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     onReady({ mountpoint, ...(recoveryKey ? { recoveryKey } : {}) });
     await finished;
   } finally {
-    await vfs?.close().catch((e: Error) => o.log(`megafs: closing the drive failed: ${e.message}`));
-    await drive.close().catch(() => {});
+    await closeDrive();
   }
   o.log(`megafs: ${mountpoint} unmounted`);
 }

@@ -1,7 +1,7 @@
 // A daemon killed with SIGKILL after an fsync: the next mount clears the stale mount and
 // finds the data. A store that goes away during writes: everything is there after it returns.
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,27 @@ for (const binding of BINDINGS) {
     t.is(await m.sh('sha256sum', ['big.bin', 'd/small.txt']), sums);
   });
 }
+
+/** Every file under `dir` with its size and mtime, one line each. */
+async function snapshot(dir: string): Promise<string> {
+  const lines: string[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(e.parentPath, e.name);
+    const s = await stat(path);
+    lines.push(`${path} ${s.size} ${s.mtimeMs}`);
+  }
+  return lines.sort().join('\n');
+}
+
+test('once megafs unmount returns, the daemon writes nothing more to its state directory', async (t) => {
+  const m = await testMount(t);
+  await m.sh('sh', ['-c', 'for i in $(seq 200); do printf "file $i\n" > f$i.txt; done']);
+  await m.unmount();
+  const state = join(m.home.dir, 'state');
+  const before = await snapshot(state);
+  await sleep(1500);
+  t.is(await snapshot(state), before);
+});
 
 test('a store that goes down during writes: everything is there after it returns', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'megafs-serve-'));
