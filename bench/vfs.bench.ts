@@ -6,7 +6,11 @@
 // (BENCH_VFS_SERVE=0 skips that). Also prints peak RSS (sampled every 50 ms) against
 // the configured caches. BENCH_DIR picks the disk (default os.tmpdir()). The memory cache
 // is the product default (defaultMemCacheBytes(): from the RAM; MEGAFS_MEM_CACHE_MB
-// overrides it), printed with the results.
+// overrides it), printed with the results. Writes are also measured alone, plain and vfs
+// in turns, BENCH_VFS_ROUNDS times (default 3): on a virtual machine whose freed memory
+// goes back to the host (virtio-balloon free page reporting, as on the build machine),
+// one write's speed depends on what ran just before it (plain writes of 1 GiB measured
+// 300-1,185 MB/s within minutes), so one pair can be off by 2x either way.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -34,6 +38,7 @@ const RANDOM_READS = 2000;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 const MEM_CACHE = defaultMemCacheBytes();
 const DISK_CACHE = 4 * TOTAL_MB * MiB;
+const ROUNDS = Number(process.env.BENCH_VFS_ROUNDS ?? 3);
 
 /** Copy every object and the root of `from` into `to` (not timed). */
 async function copyStore(from: Store, to: Store): Promise<void> {
@@ -131,6 +136,44 @@ async function vfs(dir: string, block: Uint8Array) {
   return { write, warm, cold, serveCold, iops };
 }
 
+/** Write + fsync of TOTAL_MB to a fresh plain file, then delete it: MB/s. */
+async function plainWrite(dir: string, block: Uint8Array): Promise<number> {
+  const path = join(dir, 'round.bin');
+  try {
+    return await timed(async () => {
+      const fh = await open(path, 'w');
+      for (let i = 0; i < TOTAL_MB; i++) await fh.write(block, 0, MiB, i * MiB);
+      await fh.sync();
+      await fh.close();
+    });
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/** Write + fsync of TOTAL_MB through a fresh drive (FsStore), then delete it: MB/s. */
+async function vfsWrite(dir: string, block: Uint8Array): Promise<number> {
+  const root = await mkdtemp(join(dir, 'round-'));
+  try {
+    const v = await openVfs({
+      store: await FsStore.open(join(root, 'store')), keys: deriveDriveKeys(randomBytes(32), randomBytes(16)),
+      stateDir: join(root, 'state'), cacheDir: join(root, 'cache'), cacheSizeBytes: DISK_CACHE, deviceId: 'r', log: () => undefined,
+    });
+    const rate = await timed(async () => {
+      const fh = await v.create('/big.bin', 0o644, fsc.O_WRONLY);
+      for (let i = 0; i < TOTAL_MB; i++) await v.write(fh, block, i * MiB);
+      await v.fsync(fh, false);
+      await v.release(fh);
+    });
+    await v.close();
+    return rate;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** The ceiling: sealing 1 MiB chunks (XChaCha20-Poly1305 + SHA-256 id) on this machine, now,
  *  on one thread (the write path seals on the thread pool, so it can use more than one core). */
 function sealRate(block: Uint8Array): number {
@@ -157,6 +200,18 @@ try {
   console.log(`cold read, serve MB/s    ${'-'.padStart(10)}  ${v.serveCold.toFixed(0).padStart(14)}   (megafs serve on loopback)`);
   console.log(`random 4 KiB reads/s     ${p.iops.toFixed(0).padStart(10)}  ${v.iops.toFixed(0).padStart(14)}   ${pct(v.iops, p.iops)}`);
   console.log(`sealChunk alone MB/s      ${sealRate(block).toFixed(0).padStart(10)}   (the crypto ceiling for writes)`);
+  if (ROUNDS > 0) {
+    const plains: number[] = [];
+    const vfss: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternate which goes first, so neither always inherits the other's freed memory.
+      if (r % 2 === 0) { plains.push(await plainWrite(dir, block)); vfss.push(await vfsWrite(dir, block)); }
+      else { vfss.push(await vfsWrite(dir, block)); plains.push(await plainWrite(dir, block)); }
+    }
+    const list = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
+    console.log(`seq write + fsync alone, ${ROUNDS} rounds in turns: plain ${list(plains)} MB/s; vfs ${list(vfss)} MB/s; ` +
+      `median ratio ${pct(median(vfss.map((v, i) => v / plains[i])), 1)}`);
+  }
   console.log(`peak RSS ${(peakRss / MiB).toFixed(0)} MiB (memory cache ${MEM_CACHE / MiB} MiB: the default; crypto workers ${process.env.MEGAFS_CRYPTO_WORKERS ?? 'default'})`);
 } finally {
   clearInterval(sampler);

@@ -40,6 +40,9 @@
  *     page fault costs ~15 µs (~4 ms per fresh MiB); one 2 MiB huge page costs about as
  *     much as one small page. The mapping is unmapped when the last of its buffers is
  *     collected (on whichever thread: the count is atomic).
+ *   hugeBuffersAsync(count, bytes, cb)
+ *     the same, mapped and faulted in on the pool: cb(ArrayBuffer[] | null). The kernel
+ *     zeroes the pages on that thread instead of on the first writer's.
  *   syncFs(fd, cb)
  *     syncfs(2) of the file system holding fd, on the pool: every file and directory on it
  *     durable in one call (one journal commit) instead of one fsync each. cb(0 | -errno).
@@ -459,24 +462,24 @@ static void slab_release(napi_env env, void *data, void *hint) {
 
 #define HUGE_BYTES ((size_t)2 << 20)
 
-static napi_value js_huge_buffers(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  int64_t count, bytes;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || napi_get_value_int64(env, argv[0], &count) != napi_ok || napi_get_value_int64(env, argv[1], &bytes) != napi_ok ||
-      count < 1 || count > 64 || bytes < 1 || bytes > ((int64_t)1 << 30)) {
-    return fail(env, "hugeBuffers(count 1..64, bytes)");
-  }
-  size_t length = ((size_t)count * (size_t)bytes + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+/* An anonymous mapping of `length` (a multiple of 2 MiB) aligned to 2 MiB and advised
+ * MADV_HUGEPAGE, or NULL. No N-API: may run on a pool thread. */
+static uint8_t *map_huge(size_t length) {
   /* Map one huge page more, so that the start can be aligned to 2 MiB (THP needs it). */
   uint8_t *raw = mmap(NULL, length + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return fail(env, "hugeBuffers: mmap failed");
+  if (raw == MAP_FAILED) return NULL;
   uint8_t *base = (uint8_t *)(((uintptr_t)raw + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
   if (base > raw) munmap(raw, (size_t)(base - raw));
   size_t tail = (size_t)((raw + length + HUGE_BYTES) - (base + length));
   if (tail > 0) munmap(base + length, tail);
   madvise(base, length, MADV_HUGEPAGE); /* advice only: without THP this is plain memory */
+  return base;
+}
+
+/* `count` external ArrayBuffers of `bytes` over the mapping `base` (of `length`), which
+ * is unmapped when the last of them is collected. Main thread only. */
+static napi_value wrap_huge(napi_env env, uint8_t *base, size_t length, int64_t count, int64_t bytes) {
+  napi_value result;
   slab_t *s = malloc(sizeof *s);
   if (!s) {
     munmap(base, length);
@@ -497,6 +500,91 @@ static napi_value js_huge_buffers(napi_env env, napi_callback_info info) {
     napi_set_element(env, result, (uint32_t)i, ab);
   }
   return result;
+}
+
+/* Arguments (count 1..64, bytes) of hugeBuffers; the mapping's length, or 0 when bad. */
+static size_t huge_args(napi_env env, napi_value *argv, size_t argc, int64_t *count, int64_t *bytes) {
+  if (argc < 2 || napi_get_value_int64(env, argv[0], count) != napi_ok || napi_get_value_int64(env, argv[1], bytes) != napi_ok ||
+      *count < 1 || *count > 64 || *bytes < 1 || *bytes > ((int64_t)1 << 30)) {
+    return 0;
+  }
+  return ((size_t)*count * (size_t)*bytes + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+}
+
+static napi_value js_huge_buffers(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t count, bytes;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t length = huge_args(env, argv, argc, &count, &bytes);
+  if (!length) return fail(env, "hugeBuffers(count 1..64, bytes)");
+  uint8_t *base = map_huge(length);
+  if (!base) return fail(env, "hugeBuffers: mmap failed");
+  return wrap_huge(env, base, length, count, bytes);
+}
+
+/* hugeBuffers made on the pool and faulted in there: the kernel zeroes the pages on that
+ * thread, not on the one that first writes them. */
+typedef struct huge_job {
+  napi_async_work work;
+  napi_ref cb;
+  int64_t count, bytes;
+  size_t length;
+  uint8_t *base;
+} huge_job_t;
+
+static void huge_execute(napi_env env, void *data) {
+  huge_job_t *h = data;
+  (void)env;
+  h->base = map_huge(h->length);
+  if (h->base) {
+    for (size_t off = 0; off < h->length; off += 4096) ((volatile uint8_t *)h->base)[off] = 0;
+  }
+}
+
+static void huge_complete(napi_env env, napi_status status, void *data) {
+  huge_job_t *h = data;
+  napi_value cb, global, arg;
+  napi_get_reference_value(env, h->cb, &cb);
+  napi_get_global(env, &global);
+  arg = NULL;
+  if (status == napi_ok && h->base) {
+    arg = wrap_huge(env, h->base, h->length, h->count, h->bytes); /* unmaps on failure */
+    if (!arg) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+  } else if (h->base) {
+    munmap(h->base, h->length);
+  }
+  if (!arg) napi_get_null(env, &arg); /* the caller allocates another way */
+  napi_delete_reference(env, h->cb);
+  napi_delete_async_work(env, h->work);
+  free(h);
+  napi_call_function(env, global, cb, 1, &arg, NULL);
+}
+
+static napi_value js_huge_buffers_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name;
+  int64_t count, bytes;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t length = huge_args(env, argv, argc, &count, &bytes);
+  if (!length || !is_callback(env, argc, argv, 2)) return fail(env, "hugeBuffersAsync(count 1..64, bytes, cb)");
+  huge_job_t *h = calloc(1, sizeof *h);
+  if (!h) return fail(env, "out of memory");
+  h->count = count;
+  h->bytes = bytes;
+  h->length = length;
+  napi_create_string_utf8(env, "megafs_data", NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, argv[2], 1, &h->cb);
+  if (napi_create_async_work(env, NULL, name, huge_execute, huge_complete, h, &h->work) != napi_ok ||
+      napi_queue_async_work(env, h->work) != napi_ok) {
+    napi_delete_reference(env, h->cb);
+    free(h);
+    return fail(env, "cannot queue work on the thread pool");
+  }
+  return NULL;
 }
 
 static napi_value js_pread_cached(napi_env env, napi_callback_info info) {
@@ -584,6 +672,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"chacha20", NULL, js_chacha20, NULL, NULL, NULL, napi_default, NULL},
     {"sha256", NULL, js_sha256, NULL, NULL, NULL, napi_default, NULL},
     {"hugeBuffers", NULL, js_huge_buffers, NULL, NULL, NULL, napi_default, NULL},
+    {"hugeBuffersAsync", NULL, js_huge_buffers_async, NULL, NULL, NULL, napi_default, NULL},
     {"preadCached", NULL, js_pread_cached, NULL, NULL, NULL, napi_default, NULL},
     {"willNeed", NULL, js_will_need, NULL, NULL, NULL, napi_default, NULL},
     {"writeOut", NULL, js_write_out, NULL, NULL, NULL, napi_default, NULL},

@@ -37,6 +37,9 @@ export interface NativeData {
   /** `count` zeroed ArrayBuffers of `bytes` each from one mapping that asks for
    *  transparent huge pages (far fewer page faults; see native/data). */
   hugeBuffers(count: number, bytes: number): ArrayBuffer[];
+  /** hugeBuffers mapped and faulted in on the thread pool (the kernel zeroes the pages
+   *  there): done(buffers), or done(null) when the memory could not be had. */
+  hugeBuffersAsync(count: number, bytes: number, done: (buffers: ArrayBuffer[] | null) => void): void;
   /** pread that never waits for the disk (preadv2 RWF_NOWAIT): bytes read, 0 at the end
    *  of the file, or -errno (-EAGAIN: not all in the page cache; read it on the pool). */
   preadCached(fd: number, buf: Uint8Array, position: number): number;

@@ -108,6 +108,21 @@ test.serial('huge-page buffers: zeroed, separate, the asked size, unmapped once 
   t.log(`RSS grew ${grownMiB.toFixed(0)} MiB`);
 });
 
+test('huge-page buffers made on the pool: zeroed, separate, the asked size; bad arguments refused', async (t) => {
+  const n = nativeData!;
+  const bufs = await new Promise<ArrayBuffer[] | null>((resolve) => n.hugeBuffersAsync(5, (1 << 20) + 4096, resolve));
+  t.truthy(bufs);
+  t.is(bufs!.length, 5);
+  for (const b of bufs!) {
+    t.is(b.byteLength, (1 << 20) + 4096);
+    t.true(new Uint8Array(b).every((x) => x === 0));
+  }
+  new Uint8Array(bufs![2]).fill(9);
+  t.true(new Uint8Array(bufs![1]).every((x) => x === 0) && new Uint8Array(bufs![3]).every((x) => x === 0), 'buffers do not overlap');
+  t.throws(() => n.hugeBuffersAsync(0, 10, () => undefined));
+  t.throws(() => n.hugeBuffersAsync(2, 10, undefined as never));
+});
+
 test('preadCached reads what the page cache holds and never waits; willNeed calls back', async (t) => {
   const n = nativeData!;
   const dir = await mkdtemp(join(tmpdir(), 'megafs-pread-'));
