@@ -5,6 +5,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fc from 'fast-check';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,32 @@ test('writeOut writes every byte at its position on the pool, syncFs syncs; a ba
   t.is(await new Promise<number>((resolve) => n.syncFs(dh.fd, resolve)), 0);
   await dh.close();
   t.is(await new Promise<number>((resolve) => n.syncFs(999_999, resolve)), -9); // EBADF
+});
+
+test('writeOut around the page cache: a sealed chunk\'s odd size, odd memory, odd offsets, and tmpfs all land byte for byte', async (t) => {
+  const n = nativeData!;
+  const dirs = [await mkdtemp(join(tmpdir(), 'megafs-direct-'))];
+  if (existsSync('/dev/shm')) dirs.push(await mkdtemp('/dev/shm/megafs-direct-')); // tmpfs refuses O_DIRECT
+  t.teardown(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const backing = pattern((1 << 20) + 8192, 21);
+  const cases = [
+    { data: backing.subarray(0, (1 << 20) + 45), at: 0 }, // a sealed full chunk: 1 MiB + 45
+    { data: backing.subarray(3, (1 << 20) + 3), at: 0 }, // memory not aligned
+    { data: backing.subarray(0, 300_000), at: 8192 }, // aligned offset past the start
+    { data: backing.subarray(0, 300_000), at: 100 }, // offset not aligned: all buffered
+    { data: backing.subarray(0, 5000), at: 0 }, // small: all buffered
+  ];
+  for (const dir of dirs) {
+    for (const [i, c] of cases.entries()) {
+      const path = join(dir, `f${i}`);
+      const fh = await open(path, 'w');
+      t.is(await new Promise<number>((resolve) => n.writeOut(fh.fd, c.data, c.at, resolve)), 0);
+      await fh.close();
+      const back = await readFile(path);
+      t.is(back.length, c.at + c.data.length, `${dir} case ${i}`);
+      t.true(same(back.subarray(c.at), c.data), `${dir} case ${i}`);
+    }
+  }
 });
 
 test('readFile reads a whole file on the pool: its size, -ENOENT, -EFBIG when bigger than the buffer, an empty file', async (t) => {
