@@ -14,7 +14,32 @@
 // 4. plain allocation (no worker threads, or nothing ready).
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SIZE } from '../format/constants.js';
-import { nativeData } from '../platform/native-data.js';
+import { nativeData, type NativeData } from '../platform/native-data.js';
+
+/** Kept buffers go back to the garbage collector after this long without a take. */
+const IDLE_MS = 5000;
+
+/** Runs `trim` once IDLE_MS have passed since the last used(), checking after arm(). */
+class IdleTrim {
+  private lastUseMs = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly trim: () => void) {}
+
+  used(): void {
+    this.lastUseMs = Date.now();
+  }
+
+  arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (Date.now() - this.lastUseMs < IDLE_MS) this.arm();
+      else this.trim();
+    }, IDLE_MS);
+    this.timer.unref();
+  }
+}
 
 /** Fresh huge-page buffers of one size (native/data), faulted in ahead on the thread pool:
  *  when fewer than LOW are ready, a batch of BATCH more is asked for. When none is ready a
@@ -25,13 +50,12 @@ class HugeStock {
   private static readonly LOW = 8;
   private readonly ready: ArrayBuffer[] = [];
   private asking = false;
-  private lastTakeMs = 0;
-  private trimTimer: NodeJS.Timeout | null = null;
+  private readonly idle = new IdleTrim(() => { this.ready.length = 0; });
 
   constructor(private readonly bytes: number) {}
 
-  take(native: NonNullable<typeof nativeData>): ArrayBuffer {
-    this.lastTakeMs = Date.now();
+  take(native: NativeData): ArrayBuffer {
+    this.idle.used();
     if (this.ready.length === 0) this.ready.push(...native.hugeBuffers(HugeStock.BATCH / 2, this.bytes));
     const b = this.ready.pop()!;
     if (this.ready.length < HugeStock.LOW && !this.asking) {
@@ -41,18 +65,8 @@ class HugeStock {
         if (bufs) this.ready.push(...bufs);
       });
     }
-    this.trimWhenIdle();
+    this.idle.arm();
     return b;
-  }
-
-  private trimWhenIdle(): void {
-    if (this.trimTimer) return;
-    this.trimTimer = setTimeout(() => {
-      this.trimTimer = null;
-      if (Date.now() - this.lastTakeMs < IDLE_MS) this.trimWhenIdle();
-      else this.ready.length = 0;
-    }, IDLE_MS);
-    this.trimTimer.unref();
   }
 }
 
@@ -110,24 +124,14 @@ const recycled: ArrayBuffer[] = [];
 const isRecycled = new WeakSet<ArrayBuffer>();
 const MAX_RECYCLED = 80;
 const IDLE_KEEP = 8;
-const IDLE_MS = 5000;
-let lastTakeMs = 0;
-let trimTimer: NodeJS.Timeout | null = null;
-
-function trimWhenIdle(): void {
-  if (trimTimer) return;
-  trimTimer = setTimeout(() => {
-    trimTimer = null;
-    if (Date.now() - lastTakeMs < IDLE_MS) { trimWhenIdle(); return; }
-    while (recycled.length > IDLE_KEEP) isRecycled.delete(recycled.pop()!);
-  }, IDLE_MS);
-  trimTimer.unref();
-}
+const recycledIdle = new IdleTrim(() => {
+  while (recycled.length > IDLE_KEEP) isRecycled.delete(recycled.pop()!);
+});
 
 /** A chunk-sized array for data the caller keeps, contents undefined: a recycled one, else
  *  a pre-faulted one, else a fresh one. MEGAFS_PREFAULT=0 turns the helper off. */
 function chunkBuffer(): { bytes: Uint8Array; dirty: boolean } {
-  lastTakeMs = Date.now();
+  recycledIdle.used();
   const old = recycled.pop();
   if (old) {
     isRecycled.delete(old);
@@ -181,7 +185,7 @@ export function recycleChunkBuffer(bytes: Uint8Array): void {
   if (!(ab instanceof ArrayBuffer) || ab.byteLength !== CHUNK_SIZE || isRecycled.has(ab) || recycled.length >= MAX_RECYCLED) return;
   recycled.push(ab);
   isRecycled.add(ab);
-  if (recycled.length > IDLE_KEEP) trimWhenIdle();
+  if (recycled.length > IDLE_KEEP) recycledIdle.arm();
 }
 
 /** Chunk buffers waiting for reuse (tests). */
