@@ -572,15 +572,23 @@ static napi_value js_inval_entry(napi_env env, napi_callback_info info) {
   return num(env, res);
 }
 
-/* The arguments of a set<Switch>(session, on) call: the session (NULL when missing or
- * not a session: the call is then a no-op) and `on`. */
-static session_t *switch_args(napi_env env, napi_callback_info info, bool *on) {
+/* The arguments of a set<Something>(session, value) call: the session (NULL when missing
+ * or not a session: the call is then a no-op), and the value in *value. */
+static session_t *session_args(napi_env env, napi_callback_info info, napi_value *value) {
   size_t argc = 2;
   napi_value argv[2];
-  *on = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
-  if (s) napi_get_value_bool(env, argv[1], on);
+  if (argc < 2) return NULL;
+  *value = argv[1];
+  return get_session(env, argv[0]);
+}
+
+/* The arguments of a set<Switch>(session, on) call. */
+static session_t *switch_args(napi_env env, napi_callback_info info, bool *on) {
+  napi_value v;
+  *on = false;
+  session_t *s = session_args(env, info, &v);
+  if (s) napi_get_value_bool(env, v, on);
   return s;
 }
 
@@ -603,12 +611,10 @@ static napi_value js_set_ro_flush(napi_env env, napi_callback_info info) {
 
 /* setSpin(session, microseconds): see on_readable; 0 turns it off. */
 static napi_value js_set_spin(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  napi_value v;
   int32_t us = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  session_t *s = argc >= 2 ? get_session(env, argv[0]) : NULL;
-  if (s && napi_get_value_int32(env, argv[1], &us) == napi_ok) s->spin_us = us < 0 ? 0 : us > 1000 ? 1000 : us;
+  session_t *s = session_args(env, info, &v);
+  if (s && napi_get_value_int32(env, v, &us) == napi_ok) s->spin_us = us < 0 ? 0 : us > 1000 ? 1000 : us;
   return NULL;
 }
 

@@ -191,9 +191,6 @@ done:
   return ok ? 0 : 2;
 }
 
-/* pwrite all of out at position, then start (not wait for) the disk write of the file's
- * dirty pages: the bytes go to disk while the writer goes on, and a later fsync finds
- * little left to do. 0, or -errno. */
 /* Write all of `n` bytes at `p` to `fd` at `pos`: 0 or -errno. */
 static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t pos) {
   size_t done = 0;
