@@ -2,8 +2,8 @@
 // are repaired, and compare-and-swap goes first to an arbiter (the first store that
 // answers, in the order given) so that exactly one of racing writers wins, then to the rest.
 // Replicated etag token: "<sha256 of root bytes>:<store index>:<that store's etag>".
-import { createHash } from 'node:crypto';
 import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
+import { sha256Hex } from './body-hash.js';
 import type { CasResult, RootRecord, Store } from './store.js';
 
 /** The root's version from its sealed bytes (the crypto layer knows how); null = invalid. */
@@ -15,8 +15,6 @@ interface Seen {
   version: bigint | null;
   bytes: Uint8Array;
 }
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 export class RootReplicas {
   /** Last root seen per store index (undefined: unknown; null: the store has none). */
@@ -51,7 +49,7 @@ export class RootReplicas {
   }
 
   private record(r: RootRecord): Seen {
-    return { etag: r.etag, hash: sha(r.bytes), version: this.rootVersion(r.bytes), bytes: r.bytes };
+    return { etag: r.etag, hash: sha256Hex(r.bytes), version: this.rootVersion(r.bytes), bytes: r.bytes };
   }
 
   private token(i: number): string {
@@ -86,7 +84,7 @@ export class RootReplicas {
   async cas(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
     const cur = await this.refresh();
     if (!this.matches(expected, cur ? cur.best : null)) return { ok: false, current: await this.get() };
-    const hash = sha(bytes);
+    const hash = sha256Hex(bytes);
     const version = this.rootVersion(bytes);
     const attempt = (i: number): Promise<CasResult> => {
       const s = this.seen[i];

@@ -3,7 +3,7 @@
 // S3 conditional writes (If-None-Match: * / If-Match: etag); see docs/design.md "S3 backend".
 import { createHash, randomBytes } from 'node:crypto';
 import { IntegrityError, StoreError } from '../errors.js';
-import { bodyMatches } from './body-hash.js';
+import { bodyMatches, sha256Hex } from './body-hash.js';
 import { S3Client, s3ErrorCode, s3Fail, type S3Request, type S3Response } from './s3-client.js';
 import type { Credentials } from './sigv4.js';
 import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
@@ -159,7 +159,7 @@ export class S3Store implements Store {
 
   async casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
     const body = Buffer.concat([randomBytes(NONCE_BYTES), bytes]);
-    const payloadHash = createHash('sha256').update(body).digest('hex');
+    const payloadHash = sha256Hex(body);
     const put = (cond: Record<string, string>): Promise<S3Response> =>
       this.send({ method: 'PUT', bucket: this.opts.bucket, key: `${this.base}root`, body, headers: cond, payloadHash });
     const mine = (etag: string): boolean => etag === createHash('md5').update(body).digest('hex');
@@ -189,7 +189,7 @@ export class S3Store implements Store {
 
   async putHeader(bytes: Uint8Array): Promise<void> {
     const res = await this.send({ method: 'PUT', bucket: this.opts.bucket, key: `${this.base}header.json`, body: bytes,
-      payloadHash: createHash('sha256').update(bytes).digest('hex') });
+      payloadHash: sha256Hex(bytes) });
     if (res.status !== 200) s3Fail('put header', res);
   }
 
