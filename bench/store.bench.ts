@@ -14,9 +14,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStore } from '../src/store/fs.js';
 import { signup } from '../src/store/http-account.js';
+import { bearer } from '../src/store/http-client.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
+import { haveWrk, wrkGet, type WrkResult } from './wrk.js';
 import { keepFreedHeap } from '../src/platform/heap.js';
 
 // The heap setting every megafs process makes (src/cli/main.ts); the plain-file baseline
@@ -28,6 +30,10 @@ const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
 const IN_FLIGHT = 8;
 const WARMUP = 32;
 const BASE = process.env.BENCH_DIR ?? tmpdir();
+
+/** Objects the server-alone cold GET spreads over: enough that wrk's shortest run (1 s)
+ *  never asks for one twice (~1.3 GB/s measured here). */
+const WRK_COLD_COUNT = Number(process.env.BENCH_WRK_COUNT ?? 2048);
 
 interface Obj { id: string; body: Uint8Array }
 interface Rate { mbps: number; cpuMsPerMB: number }
@@ -103,11 +109,34 @@ async function throughStore(name: string, store: Store, objs: Obj[], warm: Obj[]
   return { name, put, get, cold, serverPut: put.serverMsPerMB, serverGet: get.serverMsPerMB };
 }
 
+const make = (n: number): Obj[] => Array.from({ length: n }, () => {
+  const body = new Uint8Array(randomBytes(MiB));
+  return { id: createHash('sha256').update(body).digest('hex'), body };
+});
+
+interface Alone { warm: number; cold: number | null; note: string }
+
+/** megafs serve alone, measured by wrk (bench/wrk.ts): warm GETs of the bench's objects,
+ *  then cold GETs of WRK_COLD_COUNT objects (the rest uploaded here first, 64 at a time). */
+async function serverAlone(url: string, auth: string, store: Store, objs: Obj[]): Promise<Alone> {
+  const ids = objs.map((o) => o.id);
+  for (let left = WRK_COLD_COUNT - ids.length; left > 0; left -= 64) {
+    const batch = make(Math.min(64, left));
+    await Promise.all(batch.map((o) => store.put(o.id, o.body)));
+    ids.push(...batch.map((o) => o.id));
+  }
+  const mbps = (r: WrkResult): number => (r.requests * MiB) / 1e6 / r.seconds;
+  const warmIds = ids.slice(0, objs.length);
+  for (const id of warmIds) await store.get(id); // in the server's page cache
+  wrkGet(url, auth, warmIds, 1); // the server's JIT warmed up, not timed
+  const warm = wrkGet(url, auth, warmIds, 3);
+  if (!dropCaches()) return { warm: mbps(warm), cold: null, note: '' };
+  const cold = wrkGet(url, auth, ids, 1);
+  const note = cold.wrapped ? ` (cold GET ran out of objects and repeated some: raise BENCH_WRK_COUNT above ${ids.length})` : '';
+  return { warm: mbps(warm), cold: mbps(cold), note };
+}
+
 async function main(): Promise<void> {
-  const make = (n: number): Obj[] => Array.from({ length: n }, () => {
-    const body = new Uint8Array(randomBytes(MiB));
-    return { id: createHash('sha256').update(body).digest('hex'), body };
-  });
   const objs = make(COUNT);
   const warm = make(WARMUP);
   const rows: Row[] = [await plainFiles(objs, warm)];
@@ -121,12 +150,14 @@ async function main(): Promise<void> {
 
   const serveDir = await mkdtemp(join(BASE, 'megafs-bench-serve-'));
   let server: Awaited<ReturnType<typeof startServe>> | null = null;
+  let alone: Alone | null = null;
   try {
     server = await startServe(serveDir);
     const authSecret = new Uint8Array(randomBytes(32));
     await signup(server.url, 'bench', authSecret, null);
     const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
     rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, warm, server.pid));
+    if (haveWrk()) alone = await serverAlone(server.url, bearer('bench', authSecret), store, objs);
     await store.close();
   } finally {
     server?.stop();
@@ -143,6 +174,13 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.put.mbps.toFixed(0)} | ${r.get.mbps.toFixed(0)} | ${pct(r.put.mbps, base.put.mbps)} | ` +
       `${pct(r.get.mbps, base.get.mbps)} | ${coldOf(r)} | ${ms(r.put.cpuMsPerMB)} / ${ms(r.get.cpuMsPerMB)} | ${ms(r.serverPut)} / ${ms(r.serverGet)} |`);
+  }
+  if (alone) {
+    const cold = alone.cold !== null && base.cold ? `${alone.cold.toFixed(0)} (${pct(alone.cold, base.cold.mbps)})` : '-';
+    console.log(`| megafs serve alone (wrk: 2 threads, 8 connections, GET only) | - | ${alone.warm.toFixed(0)} | - | ${pct(alone.warm, base.get.mbps)} | ${cold} | - | - |`);
+    if (alone.note) console.log(alone.note.trim());
+  } else {
+    console.log('megafs serve alone not measured: wrk is not installed (apt-get install wrk)');
   }
   if (!base.cold) console.log('cold GET not measured: dropping the page cache needs root');
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
