@@ -5,7 +5,9 @@
 // memory and the HTTP path are measured) and, as root, cold (page cache dropped first,
 // so what the disk does is measured). BENCH_STORE_COUNT sets the object count (default 256).
 // Each backend first moves WARMUP other objects (not timed), so a just-started server's
-// JIT warm-up is not what is measured (a server runs for days).
+// JIT warm-up is not what is measured (a server runs for days). Then PUT and cold GET of
+// plain files and megafs serve in turns (BENCH_STORE_ROUNDS rounds, default 3): the
+// median ratio is steadier than one pair on a machine whose runs swing.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,8 @@ const MiB = 1024 * 1024;
 const COUNT = Number(process.env.BENCH_STORE_COUNT ?? 256);
 const IN_FLIGHT = 8;
 const WARMUP = 32;
+/** Rounds of plain files and megafs serve in turns (see inTurns). */
+const ROUNDS = Number(process.env.BENCH_STORE_ROUNDS ?? 3);
 const BASE = process.env.BENCH_DIR ?? tmpdir();
 
 /** Objects the server-alone cold GET spreads over: enough that wrk's shortest run (1 s)
@@ -136,6 +140,47 @@ async function serverAlone(url: string, auth: string, store: Store, objs: Obj[])
   return { warm: mbps(warm), cold: mbps(cold), note };
 }
 
+interface Turns { put: [number, number][]; cold: [number, number][] }
+
+/** Plain files and `store` in turns (who goes first alternates), ROUNDS times, each round
+ *  on fresh objects: PUT, then cold GET. On this VM the same plain write ranges 2x within
+ *  minutes (fresh host memory), so one pair can mislead; the median ratio of several
+ *  pairs is the figure to quote. Pairs are [plain, store] MB/s. */
+async function inTurns(store: Store): Promise<Turns> {
+  const out: Turns = { put: [], cold: [] };
+  const mbps = async (work: (i: number) => Promise<void>): Promise<number> => (await rate(work)).mbps;
+  for (let r = 0; r < ROUNDS; r++) {
+    const objs = make(COUNT);
+    const dir = await mkdtemp(join(BASE, 'megafs-bench-turns-'));
+    try {
+      const plainPut = (): Promise<number> => mbps(async (i) => {
+        const fh = await open(join(dir, objs[i].id), 'w');
+        await fh.writeFile(objs[i].body);
+        await fh.sync();
+        await fh.close();
+      });
+      const storePut = (): Promise<number> => mbps((i) => store.put(objs[i].id, objs[i].body));
+      const plainCold = (): Promise<number> => (dropCaches(), mbps(async (i) => void (await readFile(join(dir, objs[i].id)))));
+      const storeCold = (): Promise<number> => (dropCaches(), mbps(async (i) => void (await store.get(objs[i].id))));
+      const pair = async (a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> => {
+        if (r % 2 === 0) return [await a(), await b()];
+        const second = await b();
+        return [await a(), second];
+      };
+      out.put.push(await pair(plainPut, storePut));
+      if (dropCaches()) out.cold.push(await pair(plainCold, storeCold));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 async function main(): Promise<void> {
   const objs = make(COUNT);
   const warm = make(WARMUP);
@@ -151,6 +196,7 @@ async function main(): Promise<void> {
   const serveDir = await mkdtemp(join(BASE, 'megafs-bench-serve-'));
   let server: Awaited<ReturnType<typeof startServe>> | null = null;
   let alone: Alone | null = null;
+  let turns: Turns | null = null;
   try {
     server = await startServe(serveDir);
     const authSecret = new Uint8Array(randomBytes(32));
@@ -158,6 +204,7 @@ async function main(): Promise<void> {
     const store = new HttpStore({ url: server.url, user: 'bench', authSecret });
     rows.push(await throughStore('HttpStore -> megafs serve (loopback)', store, objs, warm, server.pid));
     if (haveWrk()) alone = await serverAlone(server.url, bearer('bench', authSecret), store, objs);
+    if (ROUNDS > 0) turns = await inTurns(store);
     await store.close();
   } finally {
     server?.stop();
@@ -181,6 +228,15 @@ async function main(): Promise<void> {
     if (alone.note) console.log(alone.note.trim());
   } else {
     console.log('megafs serve alone not measured: wrk is not installed (apt-get install wrk)');
+  }
+  if (turns) {
+    const show = (what: string, pairs: [number, number][]): void => {
+      if (pairs.length === 0) return;
+      const each = pairs.map(([p, v]) => `${v.toFixed(0)}/${p.toFixed(0)}`).join(', ');
+      console.log(`${what} in turns with plain files (megafs serve / plain MB/s): ${each}; median ${pct(median(pairs.map(([p, v]) => v / p)), 1)} of plain`);
+    };
+    show('PUT', turns.put);
+    show('cold GET', turns.cold);
   }
   if (!base.cold) console.log('cold GET not measured: dropping the page cache needs root');
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
