@@ -20,18 +20,23 @@ export interface WrkResult {
   wrapped: boolean;
 }
 
-// Thread k of T asks for ids k, k+T, k+2T, ... in turn, starting over at the end.
+const THREADS = 2;
+
+// Thread k of T asks for ids k, k+T, k+2T, ... in turn, starting over at the end. setup()
+// runs in wrk's main Lua state, request() in each thread's own: `first` is handed over
+// with thread:set, T comes from the environment.
 const SCRIPT = `
 local ids = {}
 for l in io.lines(os.getenv('WRK_IDS')) do ids[#ids + 1] = l end
-local count = 0
+local step = tonumber(os.getenv('WRK_THREADS'))
+local made = 0
 function setup(thread)
-  thread:set('first', count)
-  count = count + 1
+  thread:set('first', made)
+  made = made + 1
 end
 local i = 0
 request = function()
-  local n = first + i * count
+  local n = first + i * step
   i = i + 1
   return wrk.format('GET', '/v1/objects/' .. ids[(n % #ids) + 1])
 end
@@ -46,14 +51,14 @@ function parse(out: string): { requests: number; seconds: number } {
 }
 
 /** GETs of `ids` from `url` (authorization header `auth`) for `seconds` (whole seconds:
- *  wrk's smallest unit), `connections` at a time over 2 threads. */
+ *  wrk's smallest unit), `connections` at a time over THREADS threads. */
 export function wrkGet(url: string, auth: string, ids: string[], seconds: number, connections = 8): WrkResult {
   const dir = mkdtempSync(join(tmpdir(), 'megafs-wrk-'));
   try {
     writeFileSync(join(dir, 'ids'), ids.join('\n'));
     writeFileSync(join(dir, 'get.lua'), SCRIPT);
-    const r = spawnSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-H', `authorization: ${auth}`, '-s', join(dir, 'get.lua'), url], {
-      env: { ...process.env, WRK_IDS: join(dir, 'ids') }, encoding: 'utf8',
+    const r = spawnSync('wrk', [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '-H', `authorization: ${auth}`, '-s', join(dir, 'get.lua'), url], {
+      env: { ...process.env, WRK_IDS: join(dir, 'ids'), WRK_THREADS: String(THREADS) }, encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`wrk failed (exit ${r.status}): ${r.stderr}`);
     if (/Non-2xx/.test(r.stdout)) throw new Error(`wrk got answers other than 200:\n${r.stdout}`);
