@@ -5,7 +5,8 @@
 // memory and the HTTP path are measured) and, as root, cold (page cache dropped first,
 // so what the disk does is measured). BENCH_STORE_COUNT sets the object count (default 256).
 // Each backend first moves WARMUP other objects (not timed), so a just-started server's
-// JIT warm-up is not what is measured (a server runs for days). Then PUT and cold GET of
+// JIT warm-up is not what is measured (a server runs for days). Then, with wrk installed,
+// megafs serve alone (bench/wrk.ts: no client hashing in the way), and PUT and cold GET of
 // plain files and megafs serve in turns (BENCH_STORE_ROUNDS rounds, default 3): the
 // median ratio is steadier than one pair on a machine whose runs swing.
 import { spawnSync } from 'node:child_process';
