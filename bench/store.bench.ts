@@ -21,6 +21,7 @@ import { bearer } from '../src/store/http-client.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
+import { median, pairInTurns } from './turns.js';
 import { haveWrk, wrkGet, type WrkResult } from './wrk.js';
 import { keepFreedHeap } from '../src/platform/heap.js';
 
@@ -84,16 +85,24 @@ async function rate(work: (i: number) => Promise<void>, serverPid?: number): Pro
   };
 }
 
+/** The plain-file baseline's PUT: write and fsync `o` as DIR/<id>. */
+async function plainPut(dir: string, o: Obj): Promise<void> {
+  const fh = await open(join(dir, o.id), 'w');
+  await fh.writeFile(o.body);
+  await fh.sync();
+  await fh.close();
+}
+
+/** The plain-file baseline's GET: read DIR/<id> whole. */
+async function plainGet(dir: string, o: Obj): Promise<void> {
+  await readFile(join(dir, o.id));
+}
+
 async function plainFiles(objs: Obj[], warm: Obj[]): Promise<Row> {
   const dir = await mkdtemp(join(BASE, 'megafs-bench-plain-'));
   try {
-    const putOne = async (o: Obj): Promise<void> => {
-      const fh = await open(join(dir, o.id), 'w');
-      await fh.writeFile(o.body);
-      await fh.sync();
-      await fh.close();
-    };
-    const getOne = async (o: Obj): Promise<void> => void (await readFile(join(dir, o.id)));
+    const putOne = (o: Obj): Promise<void> => plainPut(dir, o);
+    const getOne = (o: Obj): Promise<void> => plainGet(dir, o);
     await pool((i) => putOne(warm[i]), warm.length);
     await pool((i) => getOne(warm[i]), warm.length);
     const put = await rate((i) => putOne(objs[i]));
@@ -150,36 +159,22 @@ interface Turns { put: [number, number][]; cold: [number, number][] }
 async function inTurns(store: Store): Promise<Turns> {
   const out: Turns = { put: [], cold: [] };
   const mbps = async (work: (i: number) => Promise<void>): Promise<number> => (await rate(work)).mbps;
+  const canDrop = dropCaches();
   for (let r = 0; r < ROUNDS; r++) {
     const objs = make(COUNT);
     const dir = await mkdtemp(join(BASE, 'megafs-bench-turns-'));
     try {
-      const plainPut = (): Promise<number> => mbps(async (i) => {
-        const fh = await open(join(dir, objs[i].id), 'w');
-        await fh.writeFile(objs[i].body);
-        await fh.sync();
-        await fh.close();
-      });
-      const storePut = (): Promise<number> => mbps((i) => store.put(objs[i].id, objs[i].body));
-      const plainCold = (): Promise<number> => (dropCaches(), mbps(async (i) => void (await readFile(join(dir, objs[i].id)))));
+      const plainPuts = (): Promise<number> => mbps((i) => plainPut(dir, objs[i]));
+      const storePuts = (): Promise<number> => mbps((i) => store.put(objs[i].id, objs[i].body));
+      const plainCold = (): Promise<number> => (dropCaches(), mbps((i) => plainGet(dir, objs[i])));
       const storeCold = (): Promise<number> => (dropCaches(), mbps(async (i) => void (await store.get(objs[i].id))));
-      const pair = async (a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> => {
-        if (r % 2 === 0) return [await a(), await b()];
-        const second = await b();
-        return [await a(), second];
-      };
-      out.put.push(await pair(plainPut, storePut));
-      if (dropCaches()) out.cold.push(await pair(plainCold, storeCold));
+      out.put.push(await pairInTurns(r, plainPuts, storePuts));
+      if (canDrop) out.cold.push(await pairInTurns(r, plainCold, storeCold));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -25,6 +25,7 @@ import { signup } from '../src/store/http-account.js';
 import { HttpStore } from '../src/store/http.js';
 import type { Store } from '../src/store/store.js';
 import { startServe } from './serve-child.js';
+import { median, pairInTurns } from './turns.js';
 import { keepFreedHeap } from '../src/platform/heap.js';
 import { defaultMemCacheBytes, openVfs, type VfsHandle } from '../src/vfs/index.js';
 
@@ -172,8 +173,6 @@ async function vfsWrite(dir: string, block: Uint8Array): Promise<number> {
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** The ceiling: sealing 1 MiB chunks (XChaCha20-Poly1305 + SHA-256 id) on this machine, now,
  *  on one thread (the write path seals on the thread pool, so it can use more than one core). */
 function sealRate(block: Uint8Array): number {
@@ -205,8 +204,9 @@ try {
     const vfss: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which goes first, so neither always inherits the other's freed memory.
-      if (r % 2 === 0) { plains.push(await plainWrite(dir, block)); vfss.push(await vfsWrite(dir, block)); }
-      else { vfss.push(await vfsWrite(dir, block)); plains.push(await plainWrite(dir, block)); }
+      const [plainRate, vfsRate] = await pairInTurns(r, () => plainWrite(dir, block), () => vfsWrite(dir, block));
+      plains.push(plainRate);
+      vfss.push(vfsRate);
     }
     const list = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
     console.log(`seq write + fsync alone, ${ROUNDS} rounds in turns: plain ${list(plains)} MB/s; vfs ${list(vfss)} MB/s; ` +
