@@ -32,7 +32,7 @@ export type ErrorCode =
   // file system (POSIX-shaped; src/fuse/errno.ts maps them)
   | 'ENOENT' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOTEMPTY' | 'EINVAL' | 'EBADF'
   | 'ENAMETOOLONG' | 'ENOSPC' | 'EPERM' | 'EACCES' | 'ENOTSUP' | 'ENODATA' | 'ERANGE'
-  | 'EXDEV' | 'EFBIG' | 'ELOOP' | 'EBUSY' | 'EIO' | 'E2BIG' | 'EROFS'
+  | 'EXDEV' | 'EFBIG' | 'ELOOP' | 'EBUSY' | 'EIO' | 'E2BIG' | 'EROFS' | 'EDQUOT'
   // environment
   | 'E_FUSE_MISSING'     // libfuse or /dev/fuse is not available
   | 'E_MOUNT'            // mount point missing, busy or not a directory

@@ -16,12 +16,12 @@ const TABLE: Partial<Record<ErrorCode, number>> = {
   ENAMETOOLONG: ERRNO.ENAMETOOLONG, ENOSPC: ERRNO.ENOSPC, EPERM: ERRNO.EPERM,
   EACCES: ERRNO.EACCES, ENOTSUP: ERRNO.ENOTSUP, ENODATA: ERRNO.ENODATA, ERANGE: ERRNO.ERANGE,
   EXDEV: ERRNO.EXDEV, EFBIG: ERRNO.EFBIG, ELOOP: ERRNO.ELOOP, EBUSY: ERRNO.EBUSY,
-  EIO: ERRNO.EIO, E2BIG: ERRNO.E2BIG, EROFS: ERRNO.EROFS,
+  EIO: ERRNO.EIO, E2BIG: ERRNO.E2BIG, EROFS: ERRNO.EROFS, EDQUOT: ERRNO.EDQUOT,
   // Data that fails authentication is never returned: the application sees EIO.
   E_INTEGRITY: ERRNO.EIO, E_ROLLBACK: ERRNO.EIO, E_HASH_MISMATCH: ERRNO.EIO, E_FORMAT: ERRNO.EIO,
   E_VERSION: ERRNO.EIO, E_NOT_FOUND: ERRNO.EIO,
-  // A full quota looks like a full disk; the data stays in the cache.
-  E_QUOTA: ERRNO.ENOSPC, E_TOO_LARGE: ERRNO.EFBIG,
+  // The store refused for good: the quota is full (the data stays in the cache).
+  E_QUOTA: ERRNO.EDQUOT, E_TOO_LARGE: ERRNO.EFBIG,
   // The store is away: EIO for what needs it now (reads of uncached data, fsync).
   E_UNAVAILABLE: ERRNO.EIO, E_RATE_LIMIT: ERRNO.EAGAIN,
   E_AUTH: ERRNO.EACCES, E_FORBIDDEN: ERRNO.EACCES,

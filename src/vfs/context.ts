@@ -11,6 +11,7 @@ import type { DiskCache } from './disk-cache.js';
 import type { Journal } from './journal.js';
 import type { TreeIo } from './tree-io.js';
 import type { Uploader } from './uploader.js';
+import type { FileNode } from './nodes.js';
 import type { VfsStatus } from './types.js';
 
 export interface VfsContext {
@@ -37,8 +38,10 @@ export interface VfsContext {
    *  id; `owned`: a fresh buffer the caller may hand to a worker) or from the store
    *  (hash already checked here). */
   fetchChunk(id: string): Promise<{ bytes: Uint8Array; checked: boolean; owned: boolean }>;
-  /** Write a sealed object to the disk cache (pinned) and queue its upload. */
-  persist(o: SealedObject): Promise<void>;
+  /** Write a sealed object to the disk cache (pinned) and queue its upload; `owner` is
+   *  the file it belongs to (a refusal holds that file back). ENOSPC when the cache disk
+   *  is full, EIO for another cache failure: then nothing may name the object. */
+  persist(o: SealedObject, owner?: FileNode | null): Promise<void>;
   /** Fingerprint of a tree entry (for the three-way merge). */
   fingerprint(e: TreeEntry): string;
   /** Plaintext bytes held in dirty buffers, all files together. */
@@ -47,7 +50,8 @@ export interface VfsContext {
   changed(): void;
   /** A request was served (a read, a lookup): a timer commit waits for a pause. Optional. */
   active?(): void;
-  commit(): Promise<void>;
+  /** An explicit commit; `waitMs` bounds the wait for the store (fsync). */
+  commit(background?: boolean, waitMs?: number): Promise<void>;
   recordError(line: string): void;
   status(): VfsStatus;
   shutdown(): Promise<void>;

@@ -4,9 +4,18 @@
 // upload, then compare-and-swap a new sealed root (version + 1, prevRootHash). A lost
 // swap fetches the other root and merges (merge.ts) before trying again.
 // Order inside one commit (commits run one at a time): seal files -> rotate journal and
-// encode the tree (synchronously: one consistent snapshot) -> upload -> CAS -> state.
+// encode the tree (synchronously: one consistent snapshot) -> upload -> the commit
+// invariant's gate (checkStored) -> CAS -> state.
+//
+// THE COMMIT INVARIANT (docs/design.md "The commit invariant"): a root is written only
+// after every object it names, directly or through trees, is acknowledged by the store's
+// write quorum. Kept here, in one place: encoding collects every named id the uploader's
+// ledger does not know as stored (pass.unacked), files naming an object the store refused
+// for good are held back at their last committed entry, and checkStored() waits for and
+// then asserts the rest right before the compare-and-swap. A failed pass forgets what it
+// sealed (tree memo, directory ids), so the next commit seals and sends it again.
 import { LRUCache } from 'lru-cache';
-import { MegafsError, StoreError } from '../errors.js';
+import { fsError, MegafsError, StoreError } from '../errors.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
@@ -24,11 +33,11 @@ import type { DiskCache } from './disk-cache.js';
 import type { VfsEngine } from './engine.js';
 import type { Journal } from './journal.js';
 import { mergeTrees } from './merge.js';
-import { pathOf, type DirNode, type Node } from './nodes.js';
+import { markDirty, pathOf, type DirNode, type FileNode, type Node } from './nodes.js';
 import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
-import type { Uploader } from './uploader.js';
+import { isPermanentRefusal, type Uploader } from './uploader.js';
 
 const MAX_ERRORS = 100;
 /** A timer commit starts once requests pause this long (ms; at most the commit delay)... */
@@ -41,6 +50,24 @@ const WAIT_DIRTY_BYTES = 64 << 20;
 const SEAL_PARALLEL = 32;
 
 const enc = new TextEncoder();
+
+/** One encoding of the tree for a commit (or a merge inside one). */
+interface Pass {
+  /** Tree objects sealed by this pass. */
+  out: SealedObject[];
+  /** Directories given a tree id by this pass: reset to dirty if the pass fails. */
+  dirs: DirNode[];
+  /** Ids the new tree names that the store had not acknowledged when encoded. */
+  unacked: Set<string>;
+  /** Files held back at their committed entry (they name an object the store refused). */
+  held: FileNode[];
+}
+
+/** Node-level errors of the local disk that mean "full", in megafs's terms. */
+function diskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 export interface Base {
   version: bigint;
@@ -131,16 +158,19 @@ export class Drive implements VfsContext {
 
   /** `o.bytes` may be a pooled buffer (sealChunkAsync): given back once it is on disk,
    *  unless the uploader keeps it (then it is left to the garbage collector). */
-  async persist(o: SealedObject): Promise<void> {
+  async persist(o: SealedObject, owner: FileNode | null = null): Promise<void> {
     noteHashed(o.bytes, o.id); // sealObject hashed these bytes: a local FsStore need not again
+    this.uploader.noteSealed(o.id);
     const release = (): void => releaseSealed(o.bytes);
     try {
       await this.cache.put(o.id, o.bytes, true);
     } catch (e) {
       release();
-      throw e;
+      this.uploader.forgetSealed(o.id);
+      if (diskFull(e)) throw fsError('ENOSPC', `the cache disk is full (${(e as Error).message})`);
+      throw fsError('EIO', `cache write failed: ${(e as Error).message}`);
     }
-    this.uploader.enqueue(o.id, o.bytes, release);
+    this.uploader.enqueue(o.id, o.bytes, release, owner);
   }
 
   fingerprint(e: TreeEntry): string {
@@ -170,14 +200,14 @@ export class Drive implements VfsContext {
 
   /** One commit at a time; a failure is recorded and retried by the timer. A background
    *  (timer) commit first waits for a pause in the changes (quiet()). */
-  commit(background = false): Promise<void> {
+  commit(background = false, waitMs?: number): Promise<void> {
     if (!background) {
       this.explicitWaiting++;
       this.wakeQuiet?.();
     }
     const run = this.chain.then(() => {
       if (!background) this.explicitWaiting--;
-      return this.commitOnce(background);
+      return this.commitOnce(background, waitMs);
     });
     this.chain = run.then(() => { this.failedCommits = 0; }, (e: Error) => {
       this.failedCommits++;
@@ -187,33 +217,152 @@ export class Drive implements VfsContext {
     return run;
   }
 
-  private entryOf(n: Node, out: SealedObject[]): TreeEntry {
+  private newPass(): Pass {
+    return { out: [], dirs: [], unacked: new Set(), held: [] };
+  }
+
+  /** Note the ids a new entry names that the store has not acknowledged (the ledger is
+   *  empty most of the time: then this costs nothing). */
+  private noteNamed(pass: Pass, ids: Iterable<string>): void {
+    for (const id of this.uploader.unacked(ids)) pass.unacked.add(id);
+  }
+
+  private entryOf(n: Node, pass: Pass): TreeEntry | null {
     const e: TreeEntry = {
       name: n.name, type: ENTRY_FILE, mode: n.perm, uid: n.uid, gid: n.gid, size: 0, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs,
       xattrs: [...n.xattrs.entries()],
     };
-    if (n.type === 'dir') { e.type = ENTRY_DIR; e.dirId = this.encodeDir(n, out); }
+    if (n.type === 'dir') { e.type = ENTRY_DIR; e.dirId = this.encodeDir(n, pass); }
     else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = enc.encode(n.target).length; }
     else {
+      const held = this.holding.get(n);
+      if (held !== undefined) {
+        pass.held.push(n);
+        return held === null ? null : { ...held, name: n.name };
+      }
       e.size = n.sealedSize;
-      e.file = { fileId: n.fileId, fileKey: n.fileKey, ...(n.chunks ? this.tree.fileChunks(n.chunks, out) : { lists: n.lists ?? [] }) };
+      if (n.chunks) this.noteNamed(pass, n.chunks.values());
+      const body = n.chunks ? this.tree.fileChunks(n.chunks, pass.out) : { lists: n.lists ?? [] };
+      e.file = { fileId: n.fileId, fileKey: n.fileKey, ...body };
     }
     return e;
   }
 
   /** Seal `d` and its dirty descendants bottom-up; returns its tree object id. */
-  encodeDir(d: DirNode, out: SealedObject[]): string {
-    if (d.treeId) return d.treeId;
+  encodeDir(d: DirNode, pass: Pass): string {
+    if (d.treeId) {
+      this.noteNamed(pass, [d.treeId]);
+      return d.treeId;
+    }
     if (!d.children) throw new Error('BUG: dirty directory without children');
-    const entries = [...d.children.values()].map((n) => this.entryOf(n, out));
-    d.treeId = this.tree.encodeDir(entries, out);
+    const entries: TreeEntry[] = [];
+    for (const n of d.children.values()) {
+      const e = this.entryOf(n, pass);
+      if (e) entries.push(e);
+    }
+    d.treeId = this.tree.encodeDir(entries, pass.out);
+    pass.dirs.push(d);
     return d.treeId;
   }
 
-  private async uploadAll(out: SealedObject[]): Promise<void> {
-    await Promise.all(out.map((o) => this.persist(o)));
-    await this.uploader.waitFor(this.uploader.snapshot());
-    await this.uploader.durable();
+  /** Encode the whole tree for a commit: one synchronous snapshot. */
+  private encodeTop(): { treeId: string; pass: Pass } {
+    const pass = this.newPass();
+    const treeId = this.encodeDir(this.engine.top, pass);
+    for (const o of pass.out) this.uploader.noteSealed(o.id);
+    for (const o of pass.out) pass.unacked.add(o.id);
+    return { treeId, pass };
+  }
+
+  /** A pass that failed: nothing it sealed may be taken as stored. */
+  private failPass(pass: Pass): void {
+    this.tree.discard();
+    for (const d of pass.dirs) d.treeId = null;
+    for (const o of pass.out) if (!this.uploader.isPending(o.id)) this.uploader.forgetSealed(o.id);
+  }
+
+  /** Write the pass's tree objects to the cache and the upload queue, and wait for every
+   *  object the tree names to be acknowledged (bounded by `waitMs` when given). */
+  private async uploadPass(pass: Pass, waitMs?: number): Promise<void> {
+    try {
+      await Promise.all(pass.out.map((o) => this.persist(o)));
+      await this.uploader.waitFor(pass.unacked, waitMs);
+      await this.uploader.durable();
+    } catch (e) {
+      this.failPass(pass);
+      throw e;
+    }
+    this.tree.confirm();
+  }
+
+  /** The commit invariant's gate, right before a root is written: every object the new
+   *  tree names that this process sealed is acknowledged by the store. A root that would
+   *  name anything else is a bug, and is never written. */
+  private checkStored(pass: Pass): void {
+    const missing = this.uploader.unacked(pass.unacked);
+    if (missing.length > 0) {
+      this.failPass(pass);
+      throw new MegafsError('E_INTERNAL', `BUG: a root would name ${missing.length} object(s) not on the store (${missing[0].slice(0, 16)}); not written`);
+    }
+  }
+
+  /** Files naming an object the store refused for good, with the entry of their last
+   *  committed version (null: none, the file is left out of the root). Refusals that
+   *  nothing names any more (the file was deleted or rewritten) are dropped. */
+  private readonly holding = new Map<FileNode, TreeEntry | null>();
+
+  private async prepareHolding(): Promise<void> {
+    this.holding.clear();
+    if (this.uploader.refusedCount === 0) return;
+    const owners = new Map<FileNode, string[]>();
+    for (const r of this.uploader.refusals()) {
+      const f = r.owner as FileNode | null;
+      const named = f && pathOf(f) !== null && ((f.chunks && [...f.chunks.values()].includes(r.id)) || [...f.ahead.values()].includes(r.id));
+      if (!f || !named) { this.uploader.dropRefused(r.id); continue; }
+      let list = owners.get(f);
+      if (!list) owners.set(f, (list = []));
+      list.push(r.id);
+    }
+    for (const f of owners.keys()) this.holding.set(f, await this.committedEntryOf(f));
+  }
+
+  /** The entry of `f` in the committed root (by path, the same file id), or null. */
+  private async committedEntryOf(f: FileNode): Promise<TreeEntry | null> {
+    const path = pathOf(f);
+    if (!path || !this.base.treeId) return null;
+    const parts = path.split('/').filter((x) => x !== '');
+    let dirId = this.base.treeId;
+    try {
+      for (let i = 0; i < parts.length; i++) {
+        const e = (await this.tree.loadDir(dirId)).find((x) => x.name === parts[i]);
+        if (!e) return null;
+        if (i === parts.length - 1) {
+          return e.type === ENTRY_FILE && e.file && toHex(e.file.fileId) === toHex(f.fileId) ? e : null;
+        }
+        if (e.type !== ENTRY_DIR || !e.dirId) return null;
+        dirId = e.dirId;
+      }
+    } catch {
+      return null;
+    }
+    return null;
+  }
+
+  /** Held-back files stay in the journal: their changes are not in the root just
+   *  written, and the journal files that held them are about to be dropped. */
+  private rejournalHeld(pass: Pass): void {
+    for (const f of pass.held) {
+      const path = pathOf(f);
+      if (!path || !f.chunks) continue;
+      markDirty(f.parent);
+      if (this.holding.get(f) === null) {
+        this.journal.appendSync({
+          op: 'create', path, perm: f.perm, uid: f.uid, gid: f.gid, timeMs: f.ctimeMs, fileId: toHex(f.fileId), fileKey: toHex(f.fileKey),
+        });
+        for (const [name, value] of f.xattrs) this.journal.appendSync({ op: 'setxattr', path, name, value: toBase64(value), timeMs: f.ctimeMs });
+      }
+      this.journal.appendSync({ op: 'data', path, fileId: toHex(f.fileId), size: f.sealedSize, cutIndex: 0, set: [...f.chunks], mtimeMs: f.mtimeMs });
+    }
   }
 
   /** Wait for a pause in the requests: a burst (tar x, a checkout, a build, reading it
@@ -236,7 +385,7 @@ export class Drive implements VfsContext {
     }
   }
 
-  private async commitOnce(background: boolean): Promise<void> {
+  private async commitOnce(background: boolean, waitMs?: number): Promise<void> {
     if (background) await this.quiet();
     if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
     // A timer commit queued behind shutdown's own commit (its timer fired while the
@@ -244,17 +393,22 @@ export class Drive implements VfsContext {
     // or the journal once close() has returned.
     if (background && this.stopped) return;
     this.uploader.kick();
+    if (!background) this.uploader.retryRefused();
     const data = this.engine.data;
-    await eachLimited([...data.unsealed].filter((f) => pathOf(f) !== null), SEAL_PARALLEL, (f) => data.seal(f));
+    // A file that cannot be sealed (the cache disk is full) keeps its changes unsealed and
+    // reports the failure at its next flush or fsync; the rest of the drive commits.
+    await eachLimited([...data.unsealed].filter((f) => pathOf(f) !== null), SEAL_PARALLEL, (f) => data.seal(f).catch((e: Error) => {
+      data.noteFailure(f, e);
+    }));
     const seq = this.journal.rotate();
-    const out: SealedObject[] = [];
-    let treeId = this.encodeDir(this.engine.top, out);
-    await this.uploadAll(out);
+    let { treeId, pass } = await this.encodeAndUpload(waitMs);
     if (treeId === this.base.treeId) {
+      this.rejournalHeld(pass);
       await this.covered(seq);
       return;
     }
     for (let attempt = 0; ; attempt++) {
+      this.checkStored(pass);
       const version = this.base.version + 1n;
       const bytes = sealRoot(this.p, this.keys, {
         version, treeId, prevRootHash: this.base.hash ?? ZERO_HASH, timeMs: Date.now(), deviceId: this.opts.deviceIdHex,
@@ -269,11 +423,12 @@ export class Drive implements VfsContext {
       if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       if (res.ok) {
         this.base = { version, hash, etag: res.etag, treeId, bytes };
+        this.rejournalHeld(pass);
         await this.covered(seq);
         return;
       }
       if (attempt >= 10) throw new StoreError('E_CONFLICT', 'the root kept moving under this commit');
-      treeId = await this.mergeWith(res.current);
+      ({ treeId, pass } = await this.mergeWith(res.current, waitMs));
     }
   }
 
@@ -293,7 +448,7 @@ export class Drive implements VfsContext {
 
 
   /** Another machine moved the root: check it, merge its tree into ours, make it the base. */
-  private async mergeWith(current: RootRecord | null): Promise<string> {
+  private async mergeWith(current: RootRecord | null, waitMs?: number): Promise<{ treeId: string; pass: Pass }> {
     if (!current) throw new MegafsError('E_ROLLBACK', 'the store lost the root it had');
     const theirs = openRoot(this.p, this.keys, current.bytes);
     const hash = rootHash(this.p, current.bytes);
@@ -301,10 +456,22 @@ export class Drive implements VfsContext {
     this.log(`megafs: root moved to version ${theirs.version} (device ${theirs.deviceId.slice(0, 8)}); merging`);
     await mergeTrees(this, this.engine, this.base.treeId, theirs.treeId, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
     this.base = { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId, bytes: current.bytes };
-    const out: SealedObject[] = [];
-    const treeId = this.encodeDir(this.engine.top, out);
-    await this.uploadAll(out);
-    return treeId;
+    return this.encodeAndUpload(waitMs);
+  }
+
+  /** Encode and upload; a refusal that lands during the wait holds its file back and the
+   *  tree is encoded again without it (the rest of the drive still commits). */
+  private async encodeAndUpload(waitMs?: number): Promise<{ treeId: string; pass: Pass }> {
+    for (let attempt = 0; ; attempt++) {
+      await this.prepareHolding();
+      const next = this.encodeTop();
+      try {
+        await this.uploadPass(next.pass, waitMs);
+        return next;
+      } catch (e) {
+        if (!isPermanentRefusal(e) || attempt >= 3) throw e;
+      }
+    }
   }
 
   status(): VfsStatus {

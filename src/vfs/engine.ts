@@ -36,6 +36,8 @@ const XATTR_REPLACE = 2;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 const MAX_FILE_BYTES = 2 ** 52;
+/** How long fsync waits for the store before it reports EIO (the data stays journaled). */
+const FSYNC_WAIT_MS = 10_000;
 const enc = new TextEncoder();
 
 interface Handle {
@@ -88,7 +90,7 @@ export class VfsEngine implements Vfs {
       ...base, type: 'file', fileId: f.fileId, fileKey: f.fileKey, get chunkKey() { return chunkKey(); },
       size: e.size, sealedSize: e.size, chunks: f.chunks ? new Map(f.chunks) : null, lists: f.lists ?? null,
       cutIndex: chunkCount(e.size), ahead: new Map(), dirty: new Map(), dirtyBytes: 0, openCount: 0,
-      pendingIds: new Set(), errors: [], lock: Promise.resolve(),
+      pendingIds: new Set(), errors: [], reportedRefusals: new Set(), sealSeq: 0, fsyncReportedSeq: -1, lock: Promise.resolve(),
     };
   }
 
@@ -215,7 +217,8 @@ export class VfsEngine implements Vfs {
           n = { type: 'file', ino: allocIno(), perm: op.perm, uid: op.uid, gid: op.gid, atimeMs: now, mtimeMs: now, ctimeMs: now,
             xattrs: new Map(), parent: dir, name, origin: null, fileId: fromHex(op.fileId), fileKey, get chunkKey() { return chunkKey(); },
             size: 0, sealedSize: 0, chunks: new Map(), lists: null, cutIndex: 0, ahead: new Map(), dirty: new Map(), dirtyBytes: 0,
-            openCount: 0, pendingIds: new Set(), errors: [], lock: Promise.resolve() } satisfies FileNode;
+            openCount: 0, pendingIds: new Set(), errors: [], reportedRefusals: new Set(), sealSeq: 0, fsyncReportedSeq: -1,
+            lock: Promise.resolve() } satisfies FileNode;
         }
         kids.set(name, n);
         this.touchDir(dir, now);
@@ -375,37 +378,57 @@ export class VfsEngine implements Vfs {
     return this.data.write(f, copyOf(data), position, (h.flags & fsc.O_APPEND) !== 0).finally(() => this.small.changed(f));
   }
 
-  /** A close: small files go into the journal (small-files.ts), others are sealed. */
+  /** A close: small files go into the journal (small-files.ts), others are sealed. What
+   *  it reports (FileData.reportErrors): the cache disk was full (ENOSPC) or the store
+   *  refused the file for good (EDQUOT, EFBIG), each once; never a store that is down,
+   *  and nothing at all on a read-only descriptor. */
   async flush(fh: number): Promise<void> {
-    const n = this.handle(fh).node;
-    if (n.type !== 'file' || fh % 2 === 1) return; // a reader's close: nothing to keep or report
-    if (!(await this.small.keep(n))) await this.data.seal(n);
+    const n = this.handles.get(fh)?.node;
+    if (!n || n.type !== 'file' || fh % 2 === 1) return; // a reader's close: nothing to keep or report
+    if (pathOf(n) === null) return; // unlinked: nothing of it will be kept
+    try {
+      if (!(await this.small.keep(n))) await this.data.seal(n);
+    } catch (e) {
+      this.data.noteFailure(n, e as Error);
+    }
     this.data.reportErrors(n);
   }
 
+  /** fsync: seal this file and commit, waiting at most FSYNC_WAIT_MS for the store. A
+   *  store that does not answer is EIO once for this state of the file (errseq). */
   async fsync(fh: number): Promise<void> {
-    const n = this.handle(fh).node;
-    if (n.type === 'file') {
-      await this.data.seal(n);
-      this.data.reportErrors(n);
+    const h = this.handle(fh);
+    const n = h.node;
+    const f = n.type === 'file' && (fh % 2 === 0) ? n : null;
+    if (f && pathOf(f) !== null) {
+      try {
+        await this.data.seal(f);
+      } catch (e) {
+        this.data.noteFailure(f, e as Error);
+      }
+      this.data.reportErrors(f);
     }
     try {
-      await this.ctx.commit();
+      await this.ctx.commit(false, FSYNC_WAIT_MS);
     } catch (e) {
+      if (f) this.data.reportErrors(f); // the wait may have ended in a refusal of this file
+      if (fh % 2 === 1) return; // a read-only descriptor never reports write errors
       if (e instanceof FsError) throw e;
-      throw new FsError('EIO', `fsync: ${(e as Error).message}`, { cause: e });
+      this.data.reportStoreFailure(f, e as Error);
     }
   }
 
   async release(fh: number): Promise<void> {
-    const h = this.handle(fh);
+    const h = this.handles.get(fh);
+    if (!h) return;
     this.handles.delete(fh);
     const n = h.node;
     if (n.type !== 'file') return;
     n.openCount--;
     if (pathOf(n) !== null) {
+      if (fh % 2 === 1 && !this.data.needsSeal(n)) return;
       const kept = (): Promise<void> => this.small.keep(n).then((ok) => (ok ? undefined : this.data.seal(n)));
-      await kept().catch((e: Error) => this.ctx.recordError(`close of ${pathOf(n)}: ${e.message}`));
+      await kept().catch((e: Error) => this.data.noteFailure(n, e));
     } else if (n.openCount === 0) {
       this.data.forget(n);
     }

@@ -6,7 +6,7 @@
 // lastChunkIndex(size)); when the last index moves (growth, truncation) the old and the
 // new last chunk are opened and sealed again. A stored chunk may be shorter than its
 // plain length (the rest reads as zeros); holes are absent from the chunk map.
-import { fsError, isMegafsError } from '../errors.js';
+import { fsError, FsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { freshBuffer, recycleChunkBuffer } from './fresh-buffers.js';
 import { releaseSealed } from './buffer-pool.js';
@@ -24,9 +24,8 @@ import type { SealedObject } from '../crypto/object.js';
 const PREFETCH_CHUNKS = 4;
 /** Complete dirty chunks a writer may hold before they are sealed early. */
 const AHEAD_AFTER_CHUNKS = 4;
-/** Chunks sealed ahead whose cache write may still run while the writer goes on. */
-const MAX_PERSISTING = 8;
-/** Chunks of one file being sealed on the thread pool while its writer goes on. */
+/** Chunks of one file being sealed on the thread pool, and written to the cache, while
+ *  its writer goes on. */
 const MAX_SEALING = 8;
 /** Plaintext in dirty buffers, all files together, past which a writer seals its file. */
 const DIRTY_LIMIT_BYTES = 128 << 20;
@@ -55,8 +54,6 @@ export class FileData {
   private readonly inflight = new Map<string, Promise<Uint8Array>>();
   /** Chunks read ahead for sequential readers, keyed by stageKey (read-ahead.ts). */
   private readonly staged = new ReadAhead();
-  /** Cache writes of chunks sealed ahead, not yet waited for (at most MAX_PERSISTING). */
-  private readonly persisting = new WeakMap<FileNode, Promise<void>[]>();
   /** Chunks being sealed ahead, by index, oldest first (at most MAX_SEALING per file). */
   private readonly sealing = new WeakMap<FileNode, Map<number, Sealing>>();
 
@@ -316,33 +313,40 @@ export class FileData {
       if (idx >= last) continue;
       f.dirty.delete(idx); // still counted in dirtyBytes until the seal lands
       const entry: Sealing = { buf, done: Promise.resolve() };
+      const failed = (e: Error): void => {
+        // The data stays dirty (still counted) and the failure is reported by the next
+        // flush or fsync of this file: a full cache disk (ENOSPC), or a bug in sealing.
+        const current = inFlight.get(idx) === entry;
+        if (current) inFlight.delete(idx);
+        if (current && !f.dirty.has(idx)) f.dirty.set(idx, buf); // still counted
+        else this.uncount(f, buf);
+        this.noteFailure(f, e);
+      };
+      // Sealed on the pool, then written to the cache: only then does the chunk land (an
+      // id goes into f.ahead only once its object is on disk and queued for upload).
       entry.done = sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: idx, isLast: false }, buf).then(
-        (o) => this.sealLanded(f, inFlight, idx, entry, o),
-        (e: Error) => {
-          // Never expected (sealing fails only on a bug): keep the data dirty, say so.
-          const current = inFlight.get(idx) === entry;
-          if (current) inFlight.delete(idx);
-          if (current && !f.dirty.has(idx)) f.dirty.set(idx, buf); // still counted
-          else this.uncount(f, buf);
-          this.ctx.recordError(`sealing chunk ${idx} of ${pathOf(f) ?? '(unlinked file)'}: ${e.message}`);
+        (o) => {
+          if (inFlight.get(idx) !== entry) return this.sealLanded(f, inFlight, idx, entry, o);
+          return this.ctx.persist(o, f).then(() => this.sealLanded(f, inFlight, idx, entry, o, true), failed);
         },
+        failed,
       );
       inFlight.delete(idx); // a newer entry goes last (Map order is age)
       inFlight.set(idx, entry);
     }
     while (inFlight.size > MAX_SEALING) await inFlight.values().next().value!.done;
-    await this.settlePersists(f, MAX_PERSISTING);
   }
 
-  /** A chunk sealed ahead is back (no lock held: synchronous, so no operation of this
-   *  file sees a half-done state). Unless a newer seal of the same index started, the
-   *  object goes to f.ahead, the cache and the upload queue; a dirty buffer written since
-   *  keeps precedence over it everywhere. */
-  private sealLanded(f: FileNode, inFlight: Map<number, Sealing>, idx: number, entry: Sealing, o: SealedObject): void {
+  /** A chunk sealed ahead is back and, when `persisted`, on disk and queued (no lock
+   *  held: synchronous, so no operation of this file sees a half-done state). Unless a
+   *  newer seal of the same index started, its id goes to f.ahead; a dirty buffer written
+   *  since keeps precedence over it everywhere. */
+  private sealLanded(f: FileNode, inFlight: Map<number, Sealing>, idx: number, entry: Sealing, o: SealedObject, persisted = false): void {
     this.uncount(f, entry.buf);
     if (inFlight.get(idx) !== entry) {
-      // Superseded by a newer seal of this chunk: nothing refers to this one.
-      releaseSealed(o.bytes);
+      // Superseded by a newer seal of this chunk: nothing refers to this one (if it went
+      // to the cache it is an unneeded upload, never named by a root).
+      if (!persisted) releaseSealed(o.bytes);
       recycleChunkBuffer(entry.buf);
       return;
     }
@@ -350,8 +354,13 @@ export class FileData {
     f.ahead.set(idx, o.id);
     f.pendingIds.add(o.id);
     this.ctx.sealedDirty(o.id, entry.buf);
-    // Written to the cache while the writer goes on; sealLocked waits for all of them.
-    this.trackPersist(f, this.ctx.persist(o));
+  }
+
+  /** A failure of this file's data that its next flush or fsync reports (once). */
+  noteFailure(f: FileNode, e: Error): void {
+    const err = isMegafsError(e) ? e : fsError('EIO', e.message);
+    this.ctx.recordError(`${pathOf(f) ?? '(unlinked file)'}: ${err.message}`);
+    if (f.errors.length < 16) f.errors.push(err);
   }
 
   /** Bytes of a buffer that left the dirty set (dropped, or its seal landed) no longer
@@ -365,20 +374,6 @@ export class FileData {
   private async drainSealing(f: FileNode): Promise<void> {
     const map = this.sealing.get(f);
     while (map && map.size > 0) await map.values().next().value!.done;
-  }
-
-  /** Note a persist started by sealAhead (its failure surfaces from settlePersists). */
-  private trackPersist(f: FileNode, p: Promise<void>): void {
-    p.catch(() => undefined); // awaited in settlePersists: never an unhandled rejection
-    let list = this.persisting.get(f);
-    if (!list) this.persisting.set(f, (list = []));
-    list.push(p);
-  }
-
-  /** Wait until at most `max` persists of `f` are in flight; throws the first failure. */
-  private async settlePersists(f: FileNode, max: number): Promise<void> {
-    const list = this.persisting.get(f);
-    while (list && list.length > max) await list.shift();
   }
 
   truncate(f: FileNode, size: number): Promise<void> {
@@ -440,6 +435,12 @@ export class FileData {
       return { i, plain, o: sealChunkAsync(f.chunkKey, { fileId: f.fileId, chunkIndex: i, isLast: i === last }, plain) };
     });
     const sealedObjs = await Promise.all(toSeal.map((t) => t.o));
+    // On disk and queued before anything names them (the commit invariant): a cache disk
+    // that is full fails this seal with ENOSPC, the file keeps its dirty buffers and its
+    // last sealed state, and nothing half-sealed is left behind.
+    const persisted = await Promise.allSettled(sealedObjs.map((o) => this.ctx.persist(o, f)));
+    const failure = persisted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
     // From here on, synchronous: the tree never sees a half-sealed file.
     const next = new Map<number, string>();
     for (const [i, id] of chunks) if (i < f.cutIndex && i <= last) next.set(i, id);
@@ -447,14 +448,12 @@ export class FileData {
     for (const [i, id] of f.ahead) {
       if (i <= last && !f.dirty.has(i)) { next.set(i, id); set.push([i, id]); }
     }
-    const objs: SealedObject[] = [];
     for (const [k, { i, plain }] of toSeal.entries()) {
       const o = sealedObjs[k];
       next.set(i, o.id);
       set.push([i, o.id]);
       f.pendingIds.add(o.id);
       this.ctx.sealedDirty(o.id, plain);
-      objs.push(o);
     }
     const cutIndex = f.cutIndex;
     for (const i of [...f.dirty.keys()]) this.dropDirty(f, i);
@@ -463,21 +462,39 @@ export class FileData {
     f.sealedSize = S;
     f.cutIndex = chunkCount(S);
     f.origin = null;
+    f.sealSeq++;
     markDirty(f.parent);
     this.unsealed.delete(f);
     this.ctx.changed();
-    await this.settlePersists(f, 0);
-    await Promise.all(objs.map((o) => this.ctx.persist(o)));
     const path = pathOf(f);
     if (path) await this.ctx.journal.append({ op: 'data', path, fileId: toHex(f.fileId), size: S, cutIndex, set, mtimeMs: f.mtimeMs });
   }
 
-  /** Throw EIO (once per failure) for a background failure of this file. */
+  /** What a close (flush) of a writer reports: a local failure (ENOSPC: the cache disk
+   *  was full) or a refusal of the store (EDQUOT, EFBIG), each once. A store that is down
+   *  is not an error for close: the data is in the journal and goes up later. */
   reportErrors(f: FileNode): void {
-    for (const id of [...f.pendingIds]) if (!this.ctx.uploader.isPending(id)) f.pendingIds.delete(id);
-    const upload = this.ctx.uploader.failureOf(f.pendingIds);
-    const line = f.errors.shift() ?? (upload ? `upload failed: ${upload.message}` : null);
-    if (line) throw fsError('EIO', `${pathOf(f) ?? '(unlinked file)'}: ${line}`);
+    const local = f.errors.shift();
+    if (local) throw local;
+    for (const id of [...f.pendingIds]) {
+      if (!this.ctx.uploader.isPending(id)) { f.pendingIds.delete(id); f.reportedRefusals.delete(id); continue; }
+      const refusal = this.ctx.uploader.refusalOf(id);
+      if (refusal && !f.reportedRefusals.has(id)) {
+        for (const other of f.pendingIds) if (this.ctx.uploader.refusalOf(other)) f.reportedRefusals.add(other);
+        const code = isMegafsError(refusal, 'E_TOO_LARGE') ? 'EFBIG' : 'EDQUOT';
+        throw fsError(code, `${pathOf(f) ?? '(unlinked file)'}: the store refused it: ${refusal.message}`);
+      }
+    }
+  }
+
+  /** What an fsync reports when the commit could not reach the store: EIO once per
+   *  sealed state (the kernel's errseq rule: not again until new data fails). */
+  reportStoreFailure(f: FileNode | null, e: Error): void {
+    if (f) {
+      if (f.fsyncReportedSeq === f.sealSeq) return;
+      f.fsyncReportedSeq = f.sealSeq;
+    }
+    throw new FsError('EIO', `fsync: ${e.message}`, { cause: e });
   }
 
   /** Drop the buffers of an unlinked file nobody holds open. */
@@ -497,7 +514,7 @@ export class FileData {
       chunks.set(i, id);
       if (this.ctx.cache.has(id)) {
         this.ctx.cache.pin(id);
-        this.ctx.uploader.enqueue(id, null);
+        this.ctx.uploader.enqueue(id, null, undefined, n);
         n.pendingIds.add(id);
       }
     }

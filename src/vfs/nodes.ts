@@ -50,8 +50,15 @@ export interface FileNode extends BaseNode {
   openCount: number;
   /** Object ids sealed for this file whose upload has not yet been confirmed. */
   pendingIds: Set<string>;
-  /** Background failures not yet reported by flush/fsync of this file. */
-  errors: string[];
+  /** Local failures (a seal the full cache disk refused) not yet reported by a flush or
+   *  fsync of this file: each is reported once. */
+  errors: Error[];
+  /** Refused uploads of this file already reported (a refusal is reported once). */
+  reportedRefusals: Set<string>;
+  /** Seals of new content so far, and the count when fsync last reported a store that did
+   *  not answer: the same failure is not reported again (the kernel's errseq rule). */
+  sealSeq: number;
+  fsyncReportedSeq: number;
   /** Tail of this file's content operations (write, truncate, seal run one at a time). */
   lock: Promise<void>;
 }

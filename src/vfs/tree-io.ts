@@ -2,7 +2,10 @@
 // name-hash HMAC into DIR_INDEX objects) and external chunk lists. Sealing is memoized
 // by the SHA-256 of the plaintext payload, so an unchanged shard or chunk list keeps its
 // object id: one new entry in a 100,000-entry directory rewrites one leaf and two small
-// index objects.
+// index objects. A payload sealed in the commit under way is only *tentatively* known:
+// the memo takes it once the commit confirms its objects are on the store (confirm()),
+// and forgets it when the commit fails (discard()), so a failed upload is sealed and
+// sent again by the next commit instead of being named as if it were stored.
 import { createHmac } from 'node:crypto';
 import { AAD_TREE } from '../crypto/labels.js';
 import { openObject, sealObject, type SealedObject } from '../crypto/object.js';
@@ -25,8 +28,10 @@ export function bucketOf(hash: Uint8Array, depth: number): number {
 }
 
 export class TreeIo {
-  /** sha256(payload) hex -> object id of a sealed copy known to be on the store or queued. */
+  /** sha256(payload) hex -> object id of a sealed copy known to be on the store. */
   private readonly memo = new Map<string, string>();
+  /** The same for payloads sealed by the commit under way (not yet acknowledged). */
+  private tentative = new Map<string, string>();
 
   constructor(
     private readonly p: CryptoPlatform,
@@ -43,12 +48,23 @@ export class TreeIo {
 
   private seal(payload: Uint8Array, out: SealedObject[]): string {
     const h = toHex(this.p.sha256(payload));
-    const known = this.memo.get(h);
+    const known = this.memo.get(h) ?? this.tentative.get(h);
     if (known) return known;
     const o = sealObject(this.p, this.treeKey, AAD_TREE, EMPTY, payload);
-    this.memo.set(h, o.id);
+    this.tentative.set(h, o.id);
     out.push(o);
     return o.id;
+  }
+
+  /** The commit's objects are on the store: what it sealed may be reused as stored. */
+  confirm(): void {
+    for (const [h, id] of this.tentative) this.memo.set(h, id);
+    this.tentative = new Map();
+  }
+
+  /** The commit failed: nothing it sealed may be taken for stored. */
+  discard(): void {
+    this.tentative = new Map();
   }
 
   /** All entries of the directory whose tree object is `id`. */

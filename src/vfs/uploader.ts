@@ -1,12 +1,22 @@
 // The write-back queue: uploads sealed objects to the store with bounded concurrency
-// (p-queue) and retries with backoff, forever: a failed upload is never dropped. After
-// FAIL_REPORT_ATTEMPTS failed attempts the failure is reported (to waiters such as
-// fsync, and to status().errors) while retries go on in the background. An object's
-// bytes stay in memory while under `memLimitBytes` in total; past that the task reads
-// them back from the disk cache when it runs. A store with putFile (a local FsStore) gets
-// objects sealed by this process as the cache file itself (hard-linked: written once), its
-// fsyncs deferred to durable(), which the commit calls before writing a root.
+// (p-queue) and retries transient failures with backoff, forever: such an upload is never
+// dropped. After FAIL_REPORT_ATTEMPTS failed attempts the failure is reported (to waiters
+// such as fsync, and to status().errors) while retries go on in the background.
+// A permanent refusal (the store's quota is full: E_QUOTA; the object is over its size
+// limit: E_TOO_LARGE) is not retried: the object is *refused*, kept pinned in the cache,
+// its waiters fail with the refusal at once, and retryRefused() (an explicit sync, or a
+// delete that may have freed quota) queues it again.
+// The uploader is also the ledger of the commit invariant (docs/design.md "The commit
+// invariant"): every object sealed by this process is noted (noteSealed) before it is
+// written anywhere, and stays in the ledger until the store acknowledged it. unacked()
+// answers, for the ids a new root would name, which are not on the store yet.
+// An object's bytes stay in memory while under `memLimitBytes` in total; past that the
+// task reads them back from the disk cache when it runs. A store with putFile (a local
+// FsStore) gets objects sealed by this process as the cache file itself (hard-linked:
+// written once), its fsyncs deferred to durable(), which the commit calls before writing
+// a root.
 import PQueue from 'p-queue';
+import { isMegafsError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { DiskCache } from './disk-cache.js';
 
@@ -14,8 +24,15 @@ export const FAIL_REPORT_ATTEMPTS = 3;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 5000;
 
+/** A store's answer that retrying cannot change. */
+export function isPermanentRefusal(e: unknown): boolean {
+  return isMegafsError(e, 'E_QUOTA') || isMegafsError(e, 'E_TOO_LARGE');
+}
+
 interface Pending {
   id: string;
+  /** Who sealed it (file-data passes the file node); kept with a refusal. */
+  owner: object | null;
   bytes: Uint8Array | null;
   /** Sealed by this process: its cache file's hash is known to be `id` (putFile may link it). */
   fresh: boolean;
@@ -30,6 +47,10 @@ interface Pending {
 export class Uploader {
   private readonly queue: PQueue;
   private readonly pending = new Map<string, Pending>();
+  /** Sealed here, not yet queued (its cache write is under way). */
+  private readonly sealedHere = new Set<string>();
+  /** Refused for good by the store (E_QUOTA, E_TOO_LARGE): not retried until retryRefused(). */
+  private readonly refused = new Map<string, { error: Error; owner: object | null }>();
   private memBytes = 0;
   private closed = false;
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -48,8 +69,56 @@ export class Uploader {
     return this.pending.size;
   }
 
+  get refusedCount(): number {
+    return this.refused.size;
+  }
+
+  /** Queued, in flight, or refused: not on the store. */
   isPending(id: string): boolean {
-    return this.pending.has(id);
+    return this.pending.has(id) || this.refused.has(id);
+  }
+
+  /** Note an object sealed by this process, before its cache write: until the store
+   *  acknowledges it, no root may name it. */
+  noteSealed(id: string): void {
+    if (!this.pending.has(id) && !this.refused.has(id)) this.sealedHere.add(id);
+  }
+
+  /** Its cache write failed: the object is dropped (nothing names it). */
+  forgetSealed(id: string): void {
+    this.sealedHere.delete(id);
+  }
+
+  /** The ids among `ids` that are not acknowledged by the store: sealed here and not yet
+   *  queued, queued, in flight, or refused. Empty for everything loaded from the store. */
+  unacked(ids: Iterable<string>): string[] {
+    const out: string[] = [];
+    if (this.pending.size === 0 && this.sealedHere.size === 0 && this.refused.size === 0) return out;
+    for (const id of ids) if (this.pending.has(id) || this.sealedHere.has(id) || this.refused.has(id)) out.push(id);
+    return out;
+  }
+
+  /** The refusal of `id`, if the store refused it for good. */
+  refusalOf(id: string): Error | null {
+    return this.refused.get(id)?.error ?? null;
+  }
+
+  /** Refused objects with their owners (the commit holds those files back). */
+  refusals(): { id: string; owner: object | null; error: Error }[] {
+    return [...this.refused].map(([id, r]) => ({ id, owner: r.owner, error: r.error }));
+  }
+
+  /** Queue every refused object again (quota may have been freed). */
+  retryRefused(): void {
+    for (const [id, r] of [...this.refused]) {
+      this.refused.delete(id);
+      this.enqueue(id, null, undefined, r.owner);
+    }
+  }
+
+  /** Forget a refused object nothing names any more: unpinned, left to the cache's LRU. */
+  dropRefused(id: string): void {
+    if (this.refused.delete(id)) this.cache.unpin(id);
   }
 
   /** Queue `id` for upload (no-op when already queued). The caller pinned it in the cache.
@@ -58,15 +127,17 @@ export class Uploader {
    *  when the uploader does not keep `bytes`; kept bytes are never released, because a
    *  store may still read them after put resolved (a replicated store's quorum acks
    *  before its slowest replica has sent them) or keep them. */
-  enqueue(id: string, bytes: Uint8Array | null, release?: () => void): void {
+  enqueue(id: string, bytes: Uint8Array | null, release?: () => void, owner: object | null = null): void {
+    this.sealedHere.delete(id);
     if (this.pending.has(id) || this.closed) { release?.(); return; }
+    this.refused.delete(id);
     let resolve!: () => void;
     const done = new Promise<void>((r) => { resolve = r; });
     const fresh = bytes !== null;
     const keep = fresh && !this.store.putFile && this.memBytes + bytes.length <= this.memLimitBytes;
     if (!keep) release?.();
     const p: Pending = {
-      id, bytes: keep ? bytes : null, fresh, attempts: 0, lastError: null, done, resolve, onFail: new Set(),
+      id, owner, bytes: keep ? bytes : null, fresh, attempts: 0, lastError: null, done, resolve, onFail: new Set(),
     };
     if (keep && bytes) this.memBytes += bytes.length;
     this.pending.set(id, p);
@@ -91,6 +162,10 @@ export class Uploader {
       } catch (e) {
         p.attempts++;
         p.lastError = e as Error;
+        if (isPermanentRefusal(e)) {
+          this.refuse(p, e as Error);
+          return;
+        }
         if (p.attempts === FAIL_REPORT_ATTEMPTS) {
           this.reportError(`upload of ${p.id.slice(0, 16)} failed: ${(e as Error).message} (retrying)`);
         }
@@ -98,6 +173,16 @@ export class Uploader {
         await this.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(p.attempts, 10)));
       }
     }
+  }
+
+  /** The store refused `p` for good: park it (pinned, not retried), fail its waiters. */
+  private refuse(p: Pending, e: Error): void {
+    if (p.bytes) this.memBytes -= p.bytes.length;
+    p.bytes = null;
+    this.pending.delete(p.id);
+    if (this.refused.size === 0 || !this.refused.has(p.id)) this.reportError(`upload of ${p.id.slice(0, 16)} refused: ${e.message}`);
+    this.refused.set(p.id, { error: e, owner: p.owner });
+    for (const f of p.onFail) f(e);
   }
 
   private finish(p: Pending): void {
@@ -123,10 +208,13 @@ export class Uploader {
 
   /** Resolves when every id in `ids` is on the store; rejects with the upload error
    *  when one of them fails during the wait after FAIL_REPORT_ATTEMPTS attempts in all
-   *  (its retries go on). */
-  waitFor(ids: Iterable<string>): Promise<void> {
+   *  (its retries go on), at once with the refusal of a refused one, and with
+   *  E_UNAVAILABLE once `timeoutMs` (when given) has passed. */
+  waitFor(ids: Iterable<string>, timeoutMs?: number): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const id of ids) {
+      const r = this.refused.get(id);
+      if (r) return Promise.reject(r.error);
       const p = this.pending.get(id);
       if (!p) continue;
       waits.push(new Promise<void>((resolve, reject) => {
@@ -135,7 +223,12 @@ export class Uploader {
         void p.done.then(() => { p.onFail.delete(fail); resolve(); });
       }));
     }
-    return Promise.all(waits).then(() => undefined);
+    const all = Promise.all(waits).then(() => undefined);
+    if (timeoutMs === undefined || waits.length === 0) return all;
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new StoreError('E_UNAVAILABLE', `the store did not take ${waits.length} upload(s) within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      all.then(() => { clearTimeout(t); resolve(); }, (e: Error) => { clearTimeout(t); reject(e); });
+    });
   }
 
   /** Make every upload finished so far durable on the store (local stores defer their
@@ -145,12 +238,7 @@ export class Uploader {
     await this.store.syncDeferred?.();
   }
 
-  /** Ids queued or in flight right now. */
-  snapshot(): string[] {
-    return [...this.pending.keys()];
-  }
-
-  /** The first recorded failure among `ids` with enough attempts to report, if any. */
+  /** The first transient failure among `ids` with enough attempts to report, if any. */
   failureOf(ids: Iterable<string>): Error | null {
     for (const id of ids) {
       const p = this.pending.get(id);

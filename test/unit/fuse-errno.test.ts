@@ -11,10 +11,10 @@ test('POSIX-shaped vfs errors keep their errno', (t) => {
   t.is(toErrno(fsError('ENODATA', 'user.x')), -ERRNO.ENODATA);
 });
 
-test('integrity and rollback are EIO, quota is ENOSPC, a store that is down is EIO', (t) => {
+test('integrity and rollback are EIO, quota is EDQUOT, a store that is down is EIO', (t) => {
   t.is(toErrno(new IntegrityError('tampered')), -ERRNO.EIO);
   t.is(toErrno(new MegafsError('E_ROLLBACK', 'old root')), -ERRNO.EIO);
-  t.is(toErrno(new StoreError('E_QUOTA', 'full')), -ERRNO.ENOSPC);
+  t.is(toErrno(new StoreError('E_QUOTA', 'full')), -ERRNO.EDQUOT);
   t.is(toErrno(new StoreError('E_UNAVAILABLE', 'down')), -ERRNO.EIO);
 });
 
