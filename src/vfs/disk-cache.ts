@@ -1,8 +1,10 @@
 // The disk cache: ciphertext objects under cacheDir/objects/ab/<id> (never plaintext,
 // never names), bounded by `limitBytes`, least recently used out first. Pinned objects
-// (sealed here and not yet confirmed on the store) are never evicted; when pinned bytes
-// would pass the limit the vfs answers ENOSPC (see reserve()).
-import { closeSync, openSync, renameSync, write as writeCb, writeFileSync } from 'node:fs';
+// (sealed here and not yet confirmed on the store) are never evicted. A write that would
+// not fit is refused up front with ENOSPC (roomFor(), asked by every write of the vfs):
+// pinned and dirty bytes must stay under `limitBytes`, and the file system holding the
+// cache must have free space (or evictable objects) for everything not yet sealed.
+import { closeSync, openSync, renameSync, statfsSync, unlinkSync, write as writeCb, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoError, nativeData } from '../platform/native-data.js';
@@ -34,6 +36,13 @@ async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** statfs is asked again after this long, or sooner when the estimate says "full". */
+const STATFS_FRESH_MS = 200;
+/** Sealed objects are a little bigger than their plaintext (header, tag, padding). */
+const SEAL_OVERHEAD = 1.02;
+/** Free space kept for the cache's own small files (shard directories, temp files). */
+const DISK_MARGIN_BYTES = 1 << 20;
+
 export class DiskCache {
   /** Map order is recency: the first entry is the least recently used. */
   private readonly entries = new Map<string, Entry>();
@@ -42,7 +51,46 @@ export class DiskCache {
   totalBytes = 0;
   pinnedBytes = 0;
 
+  /** Free bytes on the cache's file system at the last statfs, and cache bytes written since. */
+  private freeBytes = Infinity;
+  private freeAtMs = 0;
+  private writtenSinceStat = 0;
+
   private constructor(private readonly dir: string, readonly limitBytes: number) {}
+
+  private statFree(): void {
+    try {
+      const s = statfsSync(this.dir);
+      this.freeBytes = Number(s.bavail) * Number(s.bsize);
+    } catch {
+      this.freeBytes = Infinity; // no statfs here: only the size limit applies
+    }
+    this.freeAtMs = Date.now();
+    this.writtenSinceStat = 0;
+  }
+
+  /** Whether `unsealedBytes` of plaintext (every dirty byte, this write's included) can
+   *  still be sealed into the cache: under the size limit with what is pinned, and room on
+   *  the disk counting what could be evicted. Evicts unpinned objects when the disk is
+   *  short. False: the write is refused with ENOSPC before anything of it is taken. */
+  async roomFor(unsealedBytes: number): Promise<boolean> {
+    if (this.pinnedBytes + unsealedBytes > this.limitBytes) return false;
+    const need = unsealedBytes * SEAL_OVERHEAD + DISK_MARGIN_BYTES;
+    const estimate = (): number => this.freeBytes - this.writtenSinceStat;
+    if (Date.now() - this.freeAtMs > STATFS_FRESH_MS || estimate() < need) this.statFree();
+    if (estimate() >= need) return true;
+    // Short on disk: give back unpinned objects, oldest first, then look again.
+    let short = need - estimate();
+    for (const [id, e] of this.entries) {
+      if (short <= 0) break;
+      if (e.pinned) continue;
+      this.drop(id, e);
+      await unlink(this.path(id)).catch(() => undefined);
+      short -= e.sizeBytes;
+    }
+    this.statFree();
+    return estimate() >= need;
+  }
 
   static async open(cacheDir: string, limitBytes: number): Promise<DiskCache> {
     const dir = join(cacheDir, 'objects');
@@ -118,18 +166,25 @@ export class DiskCache {
     const shard = join(this.dir, id.slice(0, 2));
     if (!this.madeDirs.has(shard)) { await mkdir(shard, { recursive: true }); this.madeDirs.add(shard); }
     const tmp = `${this.path(id)}.tmp${process.pid}`;
-    if (bytes.length <= SYNC_WRITE_BYTES) {
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, this.path(id));
-    } else {
-      const fd = openSync(tmp, 'w');
-      try {
-        await writeAll(fd, bytes);
-      } finally {
-        closeSync(fd);
+    try {
+      if (bytes.length <= SYNC_WRITE_BYTES) {
+        writeFileSync(tmp, bytes);
+      } else {
+        const fd = openSync(tmp, 'w');
+        try {
+          await writeAll(fd, bytes);
+        } finally {
+          closeSync(fd);
+        }
       }
       renameSync(tmp, this.path(id));
+    } catch (e) {
+      // A full disk leaves no half-written temp file behind to keep it full.
+      try { unlinkSync(tmp); } catch { /* never created */ }
+      this.freeAtMs = 0;
+      throw e;
     }
+    this.writtenSinceStat += bytes.length;
     this.entries.set(id, { sizeBytes: bytes.length, pinned });
     this.totalBytes += bytes.length;
     if (pinned) this.pinnedBytes += bytes.length;

@@ -267,8 +267,7 @@ export class FileData {
       if (append) position = f.size;
       const end = position + data.length;
       if (!Number.isSafeInteger(end) || end > 2 ** 52) throw fsError('EFBIG', `write past ${end}`);
-      const c = this.ctx.cache;
-      if (c.pinnedBytes + this.ctx.dirtyBytes + data.length > c.limitBytes) {
+      if (!(await this.ctx.cache.roomFor(this.ctx.dirtyBytes + data.length))) {
         throw fsError('ENOSPC', 'the cache is full of data not yet uploaded');
       }
       const newSize = Math.max(f.size, end);

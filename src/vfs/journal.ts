@@ -9,7 +9,7 @@
 // what must survive a power cut is what fsync put on the store. The write is synchronous
 // (a few microseconds into the page cache): a round trip through libuv's thread pool
 // costs more, and waits behind whatever else the pool is doing (store fsyncs).
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AAD_JOURNAL } from '../crypto/labels.js';
@@ -29,6 +29,8 @@ export class Journal {
   private recordIndex = 0;
   private fd: number | null = null;
   private fdSeq = -1;
+  /** Length of the open file (where the next record starts). */
+  private fdBytes = 0;
   private stopped = false;
   /** abandon() was called (tests' crash): nothing is written or deleted any more. */
   private abandoned = false;
@@ -78,12 +80,25 @@ export class Journal {
     const rec = Buffer.allocUnsafe(4 + sealedSize(payload.length));
     const sealed = sealObject(this.p, this.key, AAD_JOURNAL, context(seq, index), payload, undefined, rec.subarray(4));
     rec.writeUInt32LE(sealed.bytes.length, 0);
-    if (this.fdSeq !== seq) {
-      this.closeFd();
-      this.fd = openSync(join(this.dir, fileName(seq)), 'a');
-      this.fdSeq = seq;
+    try {
+      if (this.fdSeq !== seq) {
+        this.closeFd();
+        this.fd = openSync(join(this.dir, fileName(seq)), 'a');
+        this.fdSeq = seq;
+        this.fdBytes = fstatSync(this.fd).size;
+      }
+      for (let at = 0; at < rec.length;) at += writeSync(this.fd!, rec, at);
+      this.fdBytes += rec.length;
+    } catch (e) {
+      // A full disk: the record is not written, and no torn record may stay behind (the
+      // replay stops at the first record that does not open, so every later one would be
+      // lost); its index is used again by the next record.
+      if (this.fd !== null && this.fdSeq === seq) {
+        try { ftruncateSync(this.fd, this.fdBytes); } catch { /* the file stays as it was */ }
+      }
+      if (this.seq === seq) this.recordIndex = index;
+      throw e;
     }
-    for (let at = 0; at < rec.length;) at += writeSync(this.fd!, rec, at);
   }
 
   /** appendSync as a promise (a failed write rejects). */
