@@ -4,9 +4,9 @@
 // unplugged disk must not be replaced by an empty directory that counts toward the write
 // quorum while the real disk holds nothing new (docs/design.md "Opening a drive").
 // Checked at open, after an operation fails or finds nothing (an absent object, no root,
-// an empty listing: a vanished directory looks like that too), and while away again at
-// most once per RECHECK_MS when an operation asks; once the directory is back with the
-// right header the store is used again.
+// an empty listing: a vanished directory looks like that too), and while away again by
+// every operation (reading a header that is not there costs microseconds), so the store
+// is used again by the first operation after the directory is back with the right header.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -15,13 +15,10 @@ import { StoreError } from '../errors.js';
 export type HeaderCheck = (header: Uint8Array) => boolean;
 
 export const HEADER_FILE = 'header.json';
-/** While away, how often an operation may look again (ms). */
-export const RECHECK_MS = 1000;
 
 export class FsPresence {
   /** Why the directory is not usable now; null while it holds the drive. */
   private away: string | null = 'not looked at yet';
-  private checkedAtMs = 0;
 
   constructor(
     private readonly dir: string,
@@ -32,7 +29,6 @@ export class FsPresence {
 
   /** Look now; null when the directory holds the drive, else why not. */
   check(): string | null {
-    this.checkedAtMs = Date.now();
     const was = this.away;
     this.away = this.reason();
     if (this.away === null && was !== null) {
@@ -67,10 +63,9 @@ export class FsPresence {
     return new StoreError('E_UNAVAILABLE', `store ${this.dir} is unavailable: ${this.away}`, cause === undefined ? undefined : { cause });
   }
 
-  /** Before an operation: throws E_UNAVAILABLE while away (looking again when due). */
+  /** Before an operation: throws E_UNAVAILABLE while away (after looking again). */
   ready(): void {
-    if (this.away === null) return;
-    if (Date.now() - this.checkedAtMs >= RECHECK_MS && this.check() === null) return;
+    if (this.away === null || this.check() === null) return;
     throw this.unavailable();
   }
 
