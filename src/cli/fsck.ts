@@ -2,7 +2,6 @@
 // (each file is read to its end, so every chunk is fetched and authenticated).
 // --repair copies objects a store misses from the others (several stores only).
 import { constants as fsc } from 'node:fs';
-import { ReplicatedStore } from '../store/replicate.js';
 import type { Store } from '../store/store.js';
 import { openDriveVfs } from '../drive/vfs.js';
 import { MegafsError } from '../errors.js';
@@ -53,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     const all = new Set(sets.flatMap((s) => [...s]));
     const stores = drive.stores.map((s, i) => ({ name: s.name, objects: sets[i].size, missing: all.size - sets[i].size }));
     let repaired = null;
-    if (values.repair && drive.store instanceof ReplicatedStore) repaired = await drive.store.repair();
+    if (values.repair && drive.replicas) repaired = await drive.replicas.repair();
     const failures: string[] = [];
     const vfs = await openDriveVfs(drive, cfg, paths, { role: 'cli', log });
     let files = 0;

@@ -14,12 +14,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   const paths = homePaths();
   const existing = await loadConfig(paths);
-  if (existing && (await driveExists(existing))) {
+  if (existing && (await driveExists(existing, paths))) {
     throw new MegafsError('E_DRIVE_EXISTS', `this machine already has a drive (${paths.config}); use another MEGAFS_HOME`);
   }
   const cfg = newConfig(values.store ?? [paths.defaultStore], values.user);
   const password = await getPassword({ passwordFile: values['password-file'] }, { confirm: true, what: 'New password' });
-  const { drive, recoveryKey } = await createNewDrive(cfg, password, log);
+  const { drive, recoveryKey } = await createNewDrive(cfg, password, { log, paths });
   await drive.close();
   await saveConfig(paths, cfg);
   if (values.json) {

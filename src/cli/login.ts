@@ -14,10 +14,13 @@ export async function run(argv: string[]): Promise<number> {
     store: { type: 'string', multiple: true }, user: { type: 'string' }, 'password-file': { type: 'string' },
   });
   if (!values.store?.length) throw new UsageError(`--store is required (usage: ${USAGE})`);
+  const paths = homePaths();
   const cfg = newConfig(values.store, values.user);
-  const drive = await unlockDrive(cfg, await getPassword({ passwordFile: values['password-file'] }), log);
+  // Keeps the header's copy and the drive id in cfg: from now on this machine opens the
+  // drive with its stores down.
+  const drive = await unlockDrive(cfg, await getPassword({ passwordFile: values['password-file'] }), { log, paths });
   await drive.close();
-  await saveConfig(homePaths(), cfg);
+  await saveConfig(paths, cfg);
   process.stdout.write(`Logged in to drive ${drive.header.driveId} on ${cfg.stores.join(', ')}\n`);
   return 0;
 }

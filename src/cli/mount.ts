@@ -3,7 +3,7 @@
 // usable. The first mount on a machine with no drive creates one on the embedded store.
 import { homePaths } from '../drive/config.js';
 import { receivePassword, startBackground, tellParent } from '../drive/background.js';
-import { configOrDefault, runDaemon, type ReadyInfo } from '../drive/daemon.js';
+import { configOrDefault, mayCreate, runDaemon, type ReadyInfo } from '../drive/daemon.js';
 import { driveExists } from '../drive/open.js';
 import { getPassword } from '../drive/password.js';
 import { checkFuse, checkMountpoint } from '../fuse/mount.js';
@@ -52,8 +52,8 @@ export async function run(argv: string[]): Promise<number> {
   const paths = homePaths();
   checkFuse();
   const abs = await checkMountpoint(mountpoint, (line) => process.stderr.write(`${line}\n`));
-  const { cfg } = await configOrDefault(paths, values.store);
-  const isNew = !(await driveExists(cfg));
+  const { cfg, isNew: noConfig } = await configOrDefault(paths, values.store);
+  const isNew = mayCreate(noConfig, values.store) && !(await driveExists(cfg, paths));
   if (isNew && !values['password-file'] && process.env.MEGAFS_PASSWORD === undefined) {
     process.stderr.write(`No drive yet: creating one on ${cfg.stores.join(', ')}. Choose its password.\n`);
   }

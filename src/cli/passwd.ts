@@ -1,5 +1,6 @@
 // megafs passwd: change the password. Only the drive header changes (the master key is
 // rewrapped under the new password with a fresh salt); nothing else is re-encrypted.
+import { saveLocalDrive } from '../drive/local-drive.js';
 import { newKdfParams, wrapMasterKey } from '../crypto/keys.js';
 import { kdfCost } from '../drive/open.js';
 import { getPassword, passwordFromEnvOrFile } from '../drive/password.js';
@@ -20,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const recovery = values['recovery-key-file'];
   const unlock = recovery === undefined ? { passwordFile: values['password-file'] } : { recoveryKey: await readRecoveryKey(recovery) };
-  await withDrive(unlock, async (drive, cfg) => {
+  await withDrive(unlock, async (drive, cfg, paths) => {
     if (cfg.stores.some((s) => specKind(s) === 'http')) {
       throw new MegafsError('E_USAGE', 'changing the password of a drive on megafs serve is not supported yet');
     }
@@ -31,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
     const { header } = await wrapMasterKey(nodePlatform, drive.keys.masterKey, drive.header.driveId, password, newKdfParams(nodePlatform, kdfCost()));
     const bytes = encodeHeader(header);
     for (const s of drive.stores) await s.putHeader(bytes);
+    // This machine's copy opens with the new password too (an offline start).
+    await saveLocalDrive(paths, cfg, { driveId: drive.header.driveId, header: bytes });
   });
   process.stdout.write('Password changed.\n');
   return 0;

@@ -24,8 +24,8 @@ export async function withDrive<T>(unlock: Unlock, work: (d: Drive, cfg: DriveCo
   const cfg = await requireConfig(paths);
   const how = typeof unlock === 'object' ? unlock : { passwordFile: unlock };
   const drive = how.recoveryKey !== undefined
-    ? await unlockDriveWithRecoveryKey(cfg, how.recoveryKey, log)
-    : await unlockDrive(cfg, await getPassword({ passwordFile: how.passwordFile }), log);
+    ? await unlockDriveWithRecoveryKey(cfg, how.recoveryKey, { log, paths })
+    : await unlockDrive(cfg, await getPassword({ passwordFile: how.passwordFile }), { log, paths });
   try {
     return await work(drive, cfg, paths);
   } finally {

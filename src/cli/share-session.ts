@@ -38,7 +38,7 @@ export async function withShareSession<T>(drivePasswordFile: string | undefined,
       + 'a link is served by `megafs serve` (add one with megafs init/login --store https://HOST:PORT)');
   }
   const password = await getPassword({ passwordFile: drivePasswordFile });
-  const drive = await unlockDrive(cfg, password, log);
+  const drive = await unlockDrive(cfg, password, { log, paths });
   let serveStore: Store | null = null;
   try {
     const kdf = await accountKdf(cfg.stores, cfg.user);

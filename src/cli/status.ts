@@ -1,5 +1,5 @@
-// megafs status [--json]: for each running daemon, dirty bytes, upload queue, cache use
-// and each store's health.
+// megafs status [--json]: for each running daemon, whether the drive is offline, dirty
+// bytes, upload queue, cache use and each store's health (naming the ones that are down).
 import { rm } from 'node:fs/promises';
 import { homePaths, loadConfig } from '../drive/config.js';
 import { askDaemon, listSockets } from '../drive/control.js';
@@ -14,6 +14,8 @@ interface MountStatus {
   driveId: string;
   vfs: VfsStatus;
   stores: Health[];
+  /** No store answers: the drive runs from this machine's cache and journal. */
+  offline: boolean;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -36,6 +38,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const m of mounts) {
     const v = m.vfs;
     process.stdout.write(`\n${m.mountpoint} (pid ${m.pid}, drive ${m.driveId})\n`);
+    const down = m.stores.filter((s) => !s.ok).length;
+    if (m.offline) process.stdout.write('  OFFLINE: no store answers; cached files read, changes wait in the journal and go up once a store is back\n');
+    else if (down > 0) process.stdout.write(`  degraded: ${down} of ${m.stores.length} stores unavailable\n`);
     process.stdout.write(`  not yet uploaded: ${human(v.dirtyBytes)}, uploads queued: ${v.queuedUploads}\n`);
     process.stdout.write(`  cache: ${human(v.cacheBytes)} of ${human(v.cacheLimitBytes)}\n`);
     for (const s of m.stores) process.stdout.write(`  store ${s.name}: ${s.ok ? 'ok' : `UNREACHABLE (${s.error})`}\n`);

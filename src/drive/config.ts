@@ -1,7 +1,10 @@
 // What this machine knows about its drive, under MEGAFS_HOME (default ~/.megafs):
-//   config.json   which stores (SPECs), the user name on `megafs serve`, this device's id
+//   config.json   which stores (SPECs), the user name on `megafs serve`, this device's id,
+//                 the drive's id once opened here
 //   store/        the embedded default store (a local directory store)
-//   cache/        disk cache of ciphertext chunks; state/ the vfs journal and root state
+//   cache/        disk cache of ciphertext chunks
+//   state/<drive id>/  drive.json (copy of the header), seen/ (highest root seen here),
+//                 daemon/ and cli/ (each one's vfs journal and state)
 //   run/          control sockets of running daemons; log/ daemon logs
 // Nothing here is secret: no password, key or plaintext is ever written.
 import { randomBytes } from 'node:crypto';
@@ -17,6 +20,9 @@ export interface DriveConfig {
   user?: string;
   /** Random id of this machine (16 bytes hex), for the vfs journal and logs. */
   deviceId: string;
+  /** The drive these stores hold, once this machine has opened it (its local copy of the
+   *  header is MEGAFS_HOME/state/<driveId>/drive.json: local-drive.ts). */
+  driveId?: string;
 }
 
 export interface HomePaths {

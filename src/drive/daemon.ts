@@ -40,15 +40,26 @@ export async function configOrDefault(paths: HomePaths, stores?: string[]): Prom
   return { cfg: newConfig(stores ?? [paths.defaultStore]), isNew: true };
 }
 
+/** A drive is created only where none is configured (the first mount on a machine) or
+ *  where `--store` names stores that hold none; a configured drive whose stores are away
+ *  is opened from this machine's copy, never made anew. */
 async function openOrCreate(paths: HomePaths, o: DaemonOptions): Promise<{ drive: Drive; cfg: DriveConfig; recoveryKey?: string }> {
   const { cfg, isNew } = await configOrDefault(paths, o.stores);
-  if (!(await driveExists(cfg))) {
-    const { drive, recoveryKey } = await createNewDrive(cfg, o.password, o.log);
+  // A --store override is for this run: this machine's configuration stays as it is.
+  const opts = { log: o.log, paths, remember: isNew || !o.stores };
+  if (mayCreate(isNew, o.stores) && !(await driveExists(cfg, paths))) {
+    const { drive, recoveryKey } = await createNewDrive(cfg, o.password, opts);
     if (isNew) await saveConfig(paths, cfg);
     return { drive, cfg, recoveryKey };
   }
+  const drive = await unlockDrive(cfg, o.password, opts);
   if (isNew) await saveConfig(paths, cfg);
-  return { drive: await unlockDrive(cfg, o.password, o.log), cfg };
+  return { drive, cfg };
+}
+
+/** May this mount create a drive: no configuration yet, or stores named for this run. */
+export function mayCreate(isNew: boolean, stores: string[] | undefined): boolean {
+  return isNew || (stores?.length ?? 0) > 0;
 }
 
 /** One daemon per drive on a machine: they would share the journal and state. */
@@ -97,7 +108,9 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     const server = await serveControl(sock, async (req: ControlRequest) => {
       if (req.cmd === 'unmount') return stop('unmount requested');
       if (req.cmd === 'status') {
-        return { mountpoint, pid: process.pid, driveId: drive.header.driveId, vfs: v.status(), stores: await storeHealth(drive.stores) };
+        const stores = await storeHealth(drive.stores);
+        // Offline: no store answers; reads come from the cache, changes wait in the journal.
+        return { mountpoint, pid: process.pid, driveId: drive.header.driveId, vfs: v.status(), stores, offline: stores.every((s) => !s.ok) };
       }
       throw new Error(`unknown request ${JSON.stringify(req)}`);
     });

@@ -40,6 +40,10 @@ export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePa
   }
   return openVfs({
     store: drive.store, keys: drive.keys, cacheDir, stateDir,
+    lastSeenRoot: async () => {
+      const r = await drive.seen.latest();
+      return r && { bytes: r.bytes, etag: r.etag };
+    },
     cacheSizeBytes: place.cacheBytes ?? DEFAULT_CACHE_BYTES, deviceId: cfg.deviceId, log: place.log,
     memCacheBytes: place.role === 'daemon' && !process.env.MEGAFS_MEM_CACHE_MB ? DAEMON_MEM_CACHE_BYTES : undefined,
     // The daemon's kernel page cache holds what was written; `megafs put` never reads it back.

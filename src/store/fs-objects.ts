@@ -53,6 +53,12 @@ export class FsObjects {
     this.tmpDir = join(dir, 'tmp');
   }
 
+  /** The object directory under `dir` as it is: nothing created, nothing cleaned (a
+   *  directory store attached outside init: fs-presence.ts prepares it). */
+  static at(dir: string): FsObjects {
+    return new FsObjects(dir);
+  }
+
   /** Open (creating if needed) the object directory under `dir`; cleans stale temps. */
   static async open(dir: string): Promise<FsObjects> {
     const o = new FsObjects(dir);

@@ -1,6 +1,7 @@
 // The object half of ReplicatedStore.repair() (megafs fsck --repair): list every store,
 // and give every store every object some store holds, replacing copies known to be bad
 // (a failed push, wrong bytes; with `verify`, every copy is read and checked first).
+// catchUpObjects: the same for one store that is behind, before its root moves on.
 import { bodyMatches } from './body-hash.js';
 import type { ObjectId, Store } from './store.js';
 
@@ -61,6 +62,35 @@ export async function repairObjects(
         report.failed++;
         ops.onError(`repair ${id} on ${stores[i].name}`, e);
       }
+    }
+  }
+  return report;
+}
+
+/** Bring store `target` up to the others (a disk plugged back in, a store that was down
+ *  while writes went on with a smaller quorum): every object another store holds and
+ *  `target` lacks is copied to it. Stores that do not answer are skipped as sources; a
+ *  target that does not answer fails the catch-up (retried at the next root read). */
+export async function catchUpObjects(stores: readonly Store[], target: number, ops: RepairOps): Promise<RepairReport> {
+  const held = new Set<ObjectId>();
+  for await (const id of stores[target].list()) held.add(id);
+  const report: RepairReport = { copied: 0, failed: 0 };
+  for (let i = 0; i < stores.length; i++) {
+    if (i === target) continue;
+    try {
+      for await (const id of stores[i].list()) {
+        if (held.has(id)) continue;
+        held.add(id);
+        try {
+          await ops.pushTo(target, id, await ops.get(id), false);
+          report.copied++;
+        } catch (e) {
+          report.failed++;
+          ops.onError(`catch up ${id} on ${stores[target].name}`, e);
+        }
+      }
+    } catch (e) {
+      ops.onError(`catch up ${stores[target].name}: listing ${stores[i].name}`, e);
     }
   }
   return report;

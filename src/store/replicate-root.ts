@@ -1,5 +1,6 @@
 // The root across N stores: the highest valid version any store holds wins, stale stores
-// are repaired, and compare-and-swap goes first to an arbiter (the first store that
+// are caught up (their objects first, then the root: a store never holds a root whose
+// objects it was never given), and compare-and-swap goes first to an arbiter (the first store that
 // answers, in the order given) so that exactly one of racing writers wins, then to the rest.
 // Replicated etag token: "<sha256 of root bytes>:<store index>:<that store's etag>".
 import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
@@ -25,6 +26,8 @@ export class RootReplicas {
     private readonly rootVersion: RootVersionFn,
     private readonly writeQuorum: number,
     private readonly background: (what: string, p: Promise<unknown>) => void,
+    /** Copy to store i the objects it lacks (ReplicatedStore.catchUp). */
+    private readonly catchUp: (i: number) => Promise<void>,
   ) {
     this.seen = stores.map(() => undefined);
   }
@@ -64,8 +67,8 @@ export class RootReplicas {
     this.stores.forEach((store, i) => {
       const s = this.seen[i];
       if (s === undefined || (s && s.version !== null && s.version >= best.version! )) return;
-      // Missing, invalid or older: bring this store up to the best root.
-      this.background(`root repair on ${store.name}`, store.casRoot(s ? s.etag : null, best.bytes).then((r) => {
+      // Missing, invalid or older: bring this store up to the others, then to the best root.
+      this.background(`catch up ${store.name}`, this.catchUp(i).then(() => store.casRoot(s ? s.etag : null, best.bytes)).then((r) => {
         if (r.ok) this.seen[i] = { ...best, etag: r.etag };
       }));
     });
@@ -84,6 +87,7 @@ export class RootReplicas {
   async cas(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
     const cur = await this.refresh();
     if (!this.matches(expected, cur ? cur.best : null)) return { ok: false, current: await this.get() };
+    const priorVersion = cur ? this.seen[cur.best]!.version : null;
     const hash = sha256Hex(bytes);
     const version = this.rootVersion(bytes);
     const attempt = (i: number): Promise<CasResult> => {
@@ -105,7 +109,15 @@ export class RootReplicas {
     }
     if (arbiter < 0) throw new StoreError('E_UNAVAILABLE', 'no store answered for the root');
     const rest = this.stores.map((_, i) => i).filter((i) => i > arbiter);
-    const results = await Promise.allSettled(rest.map(attempt));
+    // A store behind the root being replaced (back after being away) first gets what it missed.
+    const behind = (i: number): boolean => {
+      const s = this.seen[i];
+      return priorVersion !== null && (!s || s.version === null || s.version < priorVersion);
+    };
+    const results = await Promise.allSettled(rest.map(async (i) => {
+      if (behind(i)) await this.catchUp(i);
+      return attempt(i);
+    }));
     let acked = 1;
     results.forEach((r, k) => {
       const i = rest[k];

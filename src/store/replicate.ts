@@ -5,7 +5,7 @@
 import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
 import { bodyMatches } from './body-hash.js';
 import { RootReplicas, type RootVersionFn } from './replicate-root.js';
-import { repairObjects, type RepairReport } from './replicate-repair.js';
+import { catchUpObjects, repairObjects, type RepairReport } from './replicate-repair.js';
 import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
 
 export type { RootVersionFn } from './replicate-root.js';
@@ -35,6 +35,8 @@ export class ReplicatedStore implements Store {
   /** Per store: ids it missed or served wrong, to push again. */
   private readonly missing: Array<Set<ObjectId>>;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Per store: its catch-up running now (one at a time). */
+  private readonly catchingUp = new Map<number, Promise<void>>();
 
   constructor(private readonly stores: readonly Store[], private readonly opts: ReplicatedOptions) {
     if (stores.length === 0) throw new StoreError('E_USAGE', 'a replicated store needs at least one store');
@@ -44,7 +46,7 @@ export class ReplicatedStore implements Store {
     }
     this.name = `replicated(${stores.map((s) => s.name).join(', ')}; quorum ${this.writeQuorum})`;
     this.missing = stores.map(() => new Set());
-    this.root = new RootReplicas(stores, opts.rootVersion, this.writeQuorum, (what, p) => this.background(what, p));
+    this.root = new RootReplicas(stores, opts.rootVersion, this.writeQuorum, (what, p) => this.background(what, p), (i) => this.catchUp(i));
   }
 
   private background(what: string, p: Promise<unknown>): void {
@@ -192,6 +194,22 @@ export class ReplicatedStore implements Store {
     await this.getRoot().catch(() => null); // repairs stale roots
     await this.idle();
     return report;
+  }
+
+  /** Store i is behind the others (its root is older: it was away, a disk unplugged, or
+   *  missed writes made with a smaller quorum): copy it every object it lacks, before its
+   *  root moves on. */
+  catchUp(i: number): Promise<void> {
+    let run = this.catchingUp.get(i);
+    if (!run) {
+      run = catchUpObjects(this.stores, i, {
+        get: (id) => this.get(id),
+        pushTo: (j, id, bytes, replace) => this.pushTo(j, id, bytes, replace),
+        onError: (what, e) => this.opts.onBackgroundError?.(what, e),
+      }).then(() => undefined).finally(() => this.catchingUp.delete(i));
+      this.catchingUp.set(i, run);
+    }
+    return run;
   }
 
   /** Per store: does it answer, and how much is waiting for repair (megafs status). */

@@ -1,9 +1,9 @@
 // openStore: a store SPEC string (what `--store` takes) to a Store. A directory path is
-// the local FsStore, http(s)://HOST:PORT a `megafs serve` account (HttpStore), and
+// the local FsStore (attached when `belongs` is given: never created, see fs-presence.ts), http(s)://HOST:PORT a `megafs serve` account (HttpStore), and
 // s3://BUCKET/PREFIX?endpoint=URL&region=R an S3 bucket (credentials from AWS_* env).
 // openStores: several specs at once, replicated (`--store A --store B`).
 import { StoreError } from '../errors.js';
-import { FsStore } from './fs.js';
+import { FsStore, type HeaderCheck } from './fs.js';
 import { HttpStore } from './http.js';
 import { LimitStore } from './limit.js';
 import { ReplicatedStore, type RootVersionFn } from './replicate.js';
@@ -18,6 +18,9 @@ export interface OpenStoreOptions {
   ca?: string | Buffer;
   /** Create what is missing (the S3 bucket) - init and tests. */
   create?: boolean;
+  /** For a directory: open it as a drive's store that holds a header this accepts
+   *  (FsStore.attach: a missing or foreign directory is unavailable, never created). */
+  belongs?: HeaderCheck;
   /** Environment for S3 credentials (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Object requests in flight per remote store (default 16; 0 = unlimited). */
@@ -34,7 +37,7 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
     return limit(new HttpStore({ url: spec, user: opts.user, authSecret: opts.authSecret, ...(opts.ca ? { ca: opts.ca } : {}) }));
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new StoreError('E_USAGE', `unknown store scheme: ${spec}`);
-  return FsStore.open(spec);
+  return opts.belongs ? FsStore.attach(spec, opts.belongs) : FsStore.open(spec);
 }
 
 /** One store, or several replicated with `writeQuorum` (default: all). */

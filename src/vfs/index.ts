@@ -43,6 +43,10 @@ export interface OpenVfsOptions {
   commitDelayMs?: number;
   /** Parallel uploads (default 8). */
   uploadConcurrency?: number;
+  /** The newest root any program on this machine has seen of this drive (the drive
+   *  layer's record): where a start with the store down begins. Default: the last root
+   *  this stateDir saw. */
+  lastSeenRoot?: () => Promise<RootRecord | null>;
 }
 
 /** A Vfs plus what tests need: simulate a killed process. */
@@ -83,9 +87,11 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   } catch (e) {
     // Offline start: the last root this machine saw; its objects are in the disk cache
     // as far as they were ever read or written here. Commits wait for the store.
-    if (!isMegafsError(e, 'E_UNAVAILABLE') || !state.rootBytes) throw e;
-    log(`megafs: ${opts.store.name} is unavailable; starting from the last root seen here (version ${state.seenVersion})`);
-    rec = { bytes: fromBase64(state.rootBytes), etag: state.rootEtag ?? '' };
+    if (!isMegafsError(e, 'E_UNAVAILABLE')) throw e;
+    const last = (await opts.lastSeenRoot?.()) ?? (state.rootBytes ? { bytes: fromBase64(state.rootBytes), etag: state.rootEtag ?? '' } : null);
+    if (!last) throw e;
+    rec = last;
+    log(`megafs: ${opts.store.name} is unavailable (${(e as Error).message}); starting offline from the last root seen here (version ${openRoot(p, opts.keys, rec.bytes).version})`);
   }
   let base: Base = { version: 0n, hash: null, etag: null, treeId: null, bytes: null };
   let journalFrom = state.journalFrom;
