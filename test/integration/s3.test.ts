@@ -12,9 +12,19 @@ import { openStore } from '../../src/store/spec.js';
 import { S3Client } from '../../src/store/s3-client.js';
 import { storeConformance, randomObject } from '../helpers/store-suite.js';
 import { useCeph } from '../helpers/ceph.js';
+import { runFaultSuite } from '../helpers/fault-suite.js';
 import { codeOf } from '../helpers/code-of.js';
 
 const ceph = useCeph(test);
+
+// The fault-injection suite (test/helpers/fault-suite.ts) on the real gateway.
+test.serial('faults: S3 (Ceph RGW)', async (t) => {
+  t.timeout(300_000);
+  await runFaultSuite(t, async () => {
+    const store = await S3Store.open(options());
+    return { store, cleanup: () => store.close() };
+  }, 6);
+});
 
 function options(extra: Partial<S3StoreOptions> = {}): S3StoreOptions {
   const c = ceph();
