@@ -54,5 +54,7 @@ export interface VfsContext {
   commit(background?: boolean, waitMs?: number): Promise<void>;
   recordError(line: string): void;
   status(): VfsStatus;
+  /** The store is away or the cache is more than half full of data not yet uploaded. */
+  spaceTight(): boolean;
   shutdown(): Promise<void>;
 }

@@ -474,6 +474,10 @@ export class Drive implements VfsContext {
     }
   }
 
+  spaceTight(): boolean {
+    return this.uploader.storeAway || (this.cache.pinnedBytes + this.dirtyBytes) * 2 > this.cache.limitBytes;
+  }
+
   status(): VfsStatus {
     return {
       dirtyBytes: this.dirtyBytes + this.cache.pinnedBytes,

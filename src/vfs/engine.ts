@@ -576,6 +576,10 @@ export class VfsEngine implements Vfs {
     return this.ctx.status();
   }
 
+  writeThrough(): boolean {
+    return this.ctx.spaceTight();
+  }
+
   async close(): Promise<void> {
     try {
       await this.ctx.shutdown();

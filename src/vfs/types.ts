@@ -62,6 +62,11 @@ export interface Vfs {
    *  writers' close and fsync). A FUSE binding may then answer such a flush itself: every
    *  close() sends one, so that is one round trip fewer per file read. */
   readonly readOnlyHandlesOdd?: boolean;
+  /** Optional; true while a writer opened now should bypass the kernel's page cache
+   *  (FOPEN_DIRECT_IO): the store is away or the cache is more than half full of data not
+   *  yet uploaded, so a write that does not fit must fail with ENOSPC at that write()
+   *  (the kernel's writeback cache would take it and report the failure only at close). */
+  writeThrough?(): boolean;
   getattr(path: string): Promise<Attr>;
   /** getattr, but null for a missing name instead of ENOENT (a FUSE lookup of a name
    *  about to be created is the common case: no error object for it). Optional. */

@@ -3,12 +3,12 @@
 // while its `megafs serve` is down, and a directory store that is unplugged and plugged
 // back in (docs/design.md "Opening a drive").
 import test, { type ExecutionContext } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { megafs, run, tempHome, BIN, type Result } from '../helpers/cli.js';
+import { megafs, run, tempHome, type Result } from '../helpers/cli.js';
 import { check, testMount, type TestMount } from '../helpers/mount.js';
+import { serve } from '../helpers/serve-child.js';
 
 const EXIT_AUTH = 3;
 const EXIT_UNAVAILABLE = 5;
@@ -77,30 +77,6 @@ test('rollback: a root older than a command saw is refused by the mount too', as
   await restoreRoots(m, saved);
   await allRefuse(t, m);
 });
-
-interface Serve {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** `megafs serve` as a real child process on `port` (0: any). */
-async function serve(t: ExecutionContext, dataDir: string, port = 0): Promise<Serve> {
-  const proc: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
-  t.teardown(() => void proc.kill('SIGKILL'));
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    let err = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const found = /listening on (\S+)/.exec(out);
-      if (found) res(found[1]);
-    });
-    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    void exited.then(() => rej(new Error(`megafs serve exited: ${err}`)));
-  });
-  return { url, stop: async () => { proc.kill('SIGTERM'); await exited; } };
-}
 
 interface MountStatus {
   offline: boolean;

@@ -140,6 +140,11 @@ export class Requests {
     this.vfs.release(fh).catch((err: unknown) => toErrno(err, this.o.log));
   }
 
+  /** FOPEN_DIRECT_IO for a writer opened while space is tight (Vfs.writeThrough). */
+  private directFor(flags: number): number {
+    return (flags & 3) !== fsc.O_RDONLY && this.vfs.writeThrough?.() ? w.FOPEN_DIRECT_IO : 0;
+  }
+
   private openFlags(flags: number): number {
     if (!(this.writebackOn ??= this.native.writeback(this.session))) return flags;
     const f = flags & ~fsc.O_APPEND;
@@ -240,7 +245,7 @@ export class Requests {
         return this.run(id, () => vfs.open(this.pathOf(n(0)), this.openFlags(n(1))), (fh) => {
           (node.fhs ??= new Set()).add(fh);
           // Only this mount changes its files, so pages cached from an earlier open are current.
-          w.openOut(this.scratch, 0, fh, w.FOPEN_KEEP_CACHE);
+          w.openOut(this.scratch, 0, fh, w.FOPEN_KEEP_CACHE | this.directFor(n(1)));
           if (this.send(id, this.scratch, w.OPEN_OUT_BYTES) !== 0) this.releaseFh(node, fh);
         });
       }
@@ -249,7 +254,7 @@ export class Requests {
         return this.run(id, async () => {
           const fh = await vfs.create(path, n(2), this.openFlags(n(3)));
           return { fh, a: await vfs.fgetattr(fh) };
-        }, ({ fh, a }) => this.entry(id, n(0), s(1), a, { fh, flags: w.FOPEN_KEEP_CACHE }));
+        }, ({ fh, a }) => this.entry(id, n(0), s(1), a, { fh, flags: w.FOPEN_KEEP_CACHE | this.directFor(n(3)) }));
       }
       case Op.READ: {
         const size = n(2);
@@ -339,7 +344,12 @@ export class Requests {
   private async setattr(ino: number, fh: number, valid: number, mode: number, uid: number, gid: number,
     size: number, atimeMs: number, mtimeMs: number): Promise<Attr> {
     const vfs = this.vfs;
-    const path = fh >= 0 ? this.nodes.path(this.node(ino)) : this.pathOf(ino);
+    const node = this.node(ino);
+    const path = this.nodes.path(node);
+    // An unlinked file still open somewhere (the kernel's writeback cache sends its times
+    // at close without a handle): change it through one of its handles.
+    if (fh < 0 && path === null) fh = node.fhs?.values().next().value ?? -1;
+    if (fh < 0 && path === null) throw Object.assign(new Error('node was removed'), { code: 'ENOENT' });
     const need = (): string => {
       if (path === null) throw Object.assign(new Error('node was removed'), { code: 'ENOENT' });
       return path;
