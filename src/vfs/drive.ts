@@ -11,6 +11,7 @@ import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
 import { toBase64, toHex } from '../format/bytes.js';
+import { encodeName } from '../format/names.js';
 import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import { bodyMatches, noteHashed } from '../store/body-hash.js';
@@ -40,7 +41,6 @@ const WAIT_DIRTY_BYTES = 64 << 20;
 /** Files a commit seals at once (small files closed since the last commit wait for it). */
 const SEAL_PARALLEL = 32;
 
-const enc = new TextEncoder();
 
 export interface Base {
   version: bigint;
@@ -193,7 +193,7 @@ export class Drive implements VfsContext {
       xattrs: [...n.xattrs.entries()],
     };
     if (n.type === 'dir') { e.type = ENTRY_DIR; e.dirId = this.encodeDir(n, out); }
-    else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = enc.encode(n.target).length; }
+    else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = encodeName(n.target).length; }
     else {
       e.size = n.sealedSize;
       e.file = { fileId: n.fileId, fileKey: n.fileKey, ...(n.chunks ? this.tree.fileChunks(n.chunks, out) : { lists: n.lists ?? [] }) };
