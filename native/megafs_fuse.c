@@ -60,9 +60,12 @@ static napi_value num(napi_env env, double v) {
   return r;
 }
 
+/* A name or symlink target from the kernel: bytes, not text. Passed as a latin1 string
+ * (one char per byte, lossless; utf8 would turn bytes that are not UTF-8 into U+FFFD);
+ * src/format/names.ts nameFromLatin1 makes the vfs string of it. */
 static napi_value str(napi_env env, const char *s) {
   napi_value r;
-  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &r);
+  napi_create_string_latin1(env, s, NAPI_AUTO_LENGTH, &r);
   return r;
 }
 
@@ -567,7 +570,7 @@ static napi_value js_inval_entry(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   session_t *s = get_session(env, argv[0]);
   napi_get_value_double(env, argv[1], &parent);
-  napi_get_value_string_utf8(env, argv[2], name, sizeof name, &name_len);
+  napi_get_value_string_latin1(env, argv[2], name, sizeof name, &name_len); /* bytes as latin1, like str() */
   int res = s && !s->closed ? fuse_lowlevel_notify_inval_entry(s->se, (fuse_ino_t)parent, name, name_len) : -EBADF;
   return num(env, res);
 }

@@ -2,6 +2,7 @@
 // flag or a missing value is a one-line usage error; plus the size parser (--cache-size).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { parseEscapedName } from '../format/names.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,8 +40,13 @@ export function parseSize(text: string): number {
 }
 
 /** A drive path: always absolute, "/" separated, no trailing slash. */
+/** A drive path from the command line. Names are bytes and argv is text, so a component
+ *  may spell bytes as `\xHH` and a backslash as `\\`, the form `megafs ls` prints
+ *  (src/format/names.ts escapeName). */
 export function drivePath(p: string): string {
   const parts = p.split('/').filter((s) => s && s !== '.');
   if (parts.includes('..')) throw new UsageError(`'${p}': drive paths may not contain '..'`);
-  return `/${parts.join('/')}`;
+  const names = parts.map(parseEscapedName);
+  if (names.some((n) => n.includes('/') || n.includes('\0'))) throw new UsageError(`'${p}': a name may not hold \\x2f ('/') or \\x00`);
+  return `/${names.join('/')}`;
 }

@@ -48,6 +48,7 @@ function paddedScratch(bytes: number): Uint8Array {
  *  4-byte length prefix; the sealed plaintext is prefix || payload || zeros(padBytes). */
 function prepareSeal(
   domain: string, context: Uint8Array, payload: Uint8Array, nonce: Uint8Array, out: Uint8Array | undefined,
+  version = FORMAT_VERSION,
 ): { bytes: Uint8Array; aad: Uint8Array; prefix: Uint8Array; padBytes: number } {
   if (payload.length > MAX_PAYLOAD_BYTES) throw new Error(`BUG: payload of ${payload.length} bytes is over the limit`);
   if (nonce.length !== NONCE_BYTES) throw new Error('BUG: a sealed object needs a 24-byte nonce');
@@ -55,21 +56,22 @@ function prepareSeal(
   const totalBytes = OBJECT_HEADER_BYTES + plainBytes + TAG_BYTES;
   const bytes = out ? out.subarray(0, totalBytes) : new Uint8Array(totalBytes);
   if (bytes.length < totalBytes) throw new Error('BUG: output buffer too small for the sealed object');
-  bytes[0] = FORMAT_VERSION;
+  bytes[0] = version;
   bytes.set(nonce, 1);
   const n = payload.length;
   const prefix = new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]); // u32le; no DataView: it would move the array off V8's heap
-  return { bytes, aad: buildAad(domain, FORMAT_VERSION, context), prefix, padBytes: plainBytes - LENGTH_PREFIX_BYTES - payload.length };
+  return { bytes, aad: buildAad(domain, version, context), prefix, padBytes: plainBytes - LENGTH_PREFIX_BYTES - payload.length };
 }
 
 /** Seal `payload`. `nonce` defaults to 24 random bytes (pass one only for test vectors);
  *  `out` (at least sealedSize(payload.length) bytes) receives the object when given, so
- *  a caller can reuse one buffer; `bytes` is then a view of it. */
+ *  a caller can reuse one buffer; `bytes` is then a view of it. `version` is the layout
+ *  revision of the payload (docs/format.md "Format version 2": tree objects say 2). */
 export function sealObject(
   p: CryptoPlatform, key: Uint8Array, domain: string, context: Uint8Array, payload: Uint8Array,
-  nonce: Uint8Array = p.randomBytes(NONCE_BYTES), out?: Uint8Array,
+  nonce: Uint8Array = p.randomBytes(NONCE_BYTES), out?: Uint8Array, version = FORMAT_VERSION,
 ): SealedObject {
-  const { bytes, aad, prefix, padBytes } = prepareSeal(domain, context, payload, nonce, out);
+  const { bytes, aad, prefix, padBytes } = prepareSeal(domain, context, payload, nonce, out, version);
   if (p.sealStream) {
     return { id: toHex(p.sealStream(key, nonce, aad, prefix, payload, padBytes, bytes, OBJECT_HEADER_BYTES)), bytes };
   }

@@ -1,10 +1,12 @@
 // Format constants in one place (docs/format.md). Changing any of them is a new
 // format version; old versions stay readable.
 
-/** Version byte at the start of every sealed object, and bound into every AAD. */
+/** Version byte at the start of every sealed object and root, bound into every AAD: the
+ *  revision of that object's layout. Chunks, roots and manifests are still 1; tree
+ *  objects are 2 (TREE_VERSION in tree.ts, docs/format.md "Format version 2"). */
 export const FORMAT_VERSION = 1;
 /** Versions this build can open. */
-export const READABLE_VERSIONS: readonly number[] = [1];
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Plaintext bytes per chunk (1 MiB; docs/format.md "Chunk size" says why). */
 export const CHUNK_SIZE = 1 << 20;

@@ -2,11 +2,12 @@
 // account and no drive. Files are written to a temporary name beside the target and
 // renamed when every chunk has been verified, so a failed download leaves no wrong file.
 import { open, mkdir, rename, rm, stat, utimes, readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { MegafsError, UsageError } from '../errors.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import { nodePlatform } from '../platform/node.js';
 import { parseLink } from '../format/link.js';
+import { decodeName, encodeName, escapeName } from '../format/names.js';
 import { fetchManifest, fileChunks, openLink, type LinkPlace } from './fetch.js';
 import { entrySize, type ManifestEntry, type ManifestFile } from './manifest.js';
 import { progressBar } from './progress.js';
@@ -23,19 +24,26 @@ export interface GetOptions {
 }
 
 export interface GetResult {
+  /** Where it went, in the escaped form of names (src/format/names.ts escapeName). */
   path: string;
   kind: 'file' | 'folder';
   bytes: number;
   files: number;
 }
 
-async function exists(path: string): Promise<boolean> {
+// Local paths are Buffers: a shared name is bytes and need not be UTF-8.
+const inDir = (dir: Buffer, name: string, prefix = '', suffix = ''): Buffer =>
+  Buffer.concat([dir, Buffer.from(`/${prefix}`), encodeName(name), Buffer.from(suffix)]);
+const shown = (path: Buffer): string => escapeName(decodeName(path));
+
+async function exists(path: Buffer): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function writeFile(p: CryptoPlatform, link: LinkPlace, file: ManifestFile, path: string, tick: (n: number) => void): Promise<void> {
-  if (await exists(path)) throw new MegafsError('EEXIST', `${path} already exists; choose another place with -o`);
-  const part = join(dirname(path), `.${basename(path)}.megafs-part`);
+async function writeFile(p: CryptoPlatform, link: LinkPlace, file: ManifestFile, dir: Buffer, name: string, tick: (n: number) => void): Promise<void> {
+  const path = inDir(dir, name);
+  if (await exists(path)) throw new MegafsError('EEXIST', `${shown(path)} already exists; choose another place with -o`);
+  const part = inDir(dir, name, '.', '.megafs-part');
   const fh = await open(part, 'w', 0o644);
   try {
     let position = 0;
@@ -56,12 +64,14 @@ async function writeFile(p: CryptoPlatform, link: LinkPlace, file: ManifestFile,
   await utimes(path, t, t);
 }
 
-async function writeEntry(p: CryptoPlatform, link: LinkPlace, e: ManifestEntry, path: string, tick: (n: number) => void): Promise<number> {
-  if (e.kind === 'file') { await writeFile(p, link, e, path, tick); return 1; }
+/** Write `e` as `name` (its own name, or the -o target's last part) inside `dir`. */
+async function writeEntry(p: CryptoPlatform, link: LinkPlace, e: ManifestEntry, dir: Buffer, name: string, tick: (n: number) => void): Promise<number> {
+  if (e.kind === 'file') { await writeFile(p, link, e, dir, name, tick); return 1; }
+  const path = inDir(dir, name);
   await mkdir(path, { recursive: true });
   let files = 0;
   // Names were checked by decodeManifest: no '/', '.', '..' or NUL, so joins stay inside.
-  for (const child of e.entries) files += await writeEntry(p, link, child, join(path, child.name), tick);
+  for (const child of e.entries) files += await writeEntry(p, link, child, path, child.name, tick);
   return files;
 }
 
@@ -72,14 +82,22 @@ export async function getLink(linkText: string, o: GetOptions = {}, p: CryptoPla
   if (link.passwordKdf && password === undefined && o.askPassword) password = await o.askPassword();
   const manifest = await openLink(p, link, sealed, password);
   const root = manifest.root;
-  let target = resolve(o.out ?? root.name);
-  if (o.out !== undefined && (await stat(target).then((s) => s.isDirectory(), () => false))) target = join(target, root.name);
-  if (root.kind === 'folder' && (await exists(target))) throw new MegafsError('EEXIST', `${target} already exists; choose another place with -o`);
+  // The target as (directory, last name): the shared name, unless -o names another.
+  let dir = Buffer.from(resolve('.'));
+  let name = root.name;
+  if (o.out !== undefined) {
+    const out = resolve(o.out);
+    if (await stat(out).then((st) => st.isDirectory(), () => false)) dir = Buffer.from(out);
+    else { const cut = out.lastIndexOf('/'); dir = Buffer.from(out.slice(0, cut) || '/'); name = out.slice(cut + 1); }
+  }
+  if (dir.length === 1) dir = Buffer.alloc(0); // '/': inDir adds the slash
+  const target = inDir(dir, name);
+  if (root.kind === 'folder' && (await exists(target))) throw new MegafsError('EEXIST', `${shown(target)} already exists; choose another place with -o`);
   const total = entrySize(root);
   let done = 0;
   o.onProgress?.(0, total);
-  const files = await writeEntry(p, link, root, target, (n) => { done += n; o.onProgress?.(done, total); });
-  return { path: target, kind: root.kind, bytes: total, files };
+  const files = await writeEntry(p, link, root, dir, name, (n) => { done += n; o.onProgress?.(done, total); });
+  return { path: shown(target), kind: root.kind, bytes: total, files };
 }
 
 /** argv after `get`: LINK [-o OUT] [--password-file F] [--json]. */

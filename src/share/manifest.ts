@@ -3,7 +3,9 @@
 // parse it with the same few lines; binary fields are base64, object ids hex.
 // No node: imports: the browser page bundles this file.
 import { FormatError } from '../errors.js';
+import { fromBase64, toBase64 } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES } from '../format/constants.js';
+import { decodeName, encodeName, isUtf8, nameBytes } from '../format/names.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -41,8 +43,18 @@ const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Nesting bound: a hostile manifest cannot blow the stack. */
 const MAX_DEPTH = 256;
 
+/** A lone surrogate: the string form of a byte that is not UTF-8 (src/format/names.ts). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Names that are not UTF-8 go out as "name" (shown: U+FFFD for each such byte, what a
+ *  browser can save) plus "nameBytes" (base64 of the exact bytes, what `megafs get` writes),
+ *  so the JSON stays well-formed for every parser. */
 export function encodeManifest(m: Manifest): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(m));
+  return new TextEncoder().encode(JSON.stringify(m, (_key, v: unknown) => {
+    const e = v as Partial<ManifestFile> | null;
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || !e.name.match(LONE_SURROGATE)) return v;
+    return { ...e, name: e.name.replace(LONE_SURROGATE, '\ufffd'), nameBytes: toBase64(encodeName(e.name)) };
+  }));
 }
 
 export function decodeManifest(bytes: Uint8Array): Manifest {
@@ -67,13 +79,27 @@ function b64Len(s: unknown, bytes: number): boolean {
   return typeof s === 'string' && B64_RE.test(s) && s.length === Math.ceil(bytes / 3) * 4;
 }
 
+/** One path component (nameBytes() rules); a name that is not UTF-8 becomes its string
+ *  form from "nameBytes", which must then not be plain UTF-8 (one spelling per name). */
+function checkName(x: { name?: unknown; nameBytes?: unknown }): void {
+  if (typeof x.name !== 'string') throw bad('has a bad name');
+  if (x.nameBytes !== undefined) {
+    if (typeof x.nameBytes !== 'string' || !B64_RE.test(x.nameBytes)) throw bad('has a bad nameBytes');
+    const b = fromBase64(x.nameBytes);
+    if (isUtf8(b)) throw bad('has a nameBytes that is plain UTF-8');
+    x.name = decodeName(b);
+    delete x.nameBytes;
+  } else if ((x.name as string).match(LONE_SURROGATE)) {
+    throw bad('has a name that is not well-formed text');
+  }
+  try { nameBytes(x.name as string); } catch (cause) { throw new FormatError('E_FORMAT', 'share manifest has a bad name', { cause }); }
+}
+
 function checkEntry(e: unknown, depth: number): asserts e is ManifestEntry {
   if (depth > MAX_DEPTH) throw bad('is nested too deep');
   const x = e as Partial<ManifestFile> & Partial<ManifestFolder>;
   if (typeof x !== 'object' || x === null) throw bad('has a bad entry');
-  if (typeof x.name !== 'string' || x.name === '' || x.name === '.' || x.name === '..' || x.name.includes('/') || x.name.includes('\0')) {
-    throw bad('has a bad name');
-  }
+  checkName(x as { name?: unknown; nameBytes?: unknown });
   if (typeof x.mtimeMs !== 'number') throw bad('has a bad mtime');
   if (x.kind === 'folder') {
     if (!Array.isArray(x.entries)) throw bad('folder has no entries');

@@ -20,6 +20,7 @@ import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
 import { toBase64, toHex } from '../format/bytes.js';
+import { encodeName } from '../format/names.js';
 import { encodeDirLeaf, ENTRY_DIR, ENTRY_FILE, ENTRY_SYMLINK, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import { bodyMatches, noteHashed } from '../store/body-hash.js';
@@ -49,7 +50,6 @@ const WAIT_DIRTY_BYTES = 64 << 20;
 /** Files a commit seals at once (small files closed since the last commit wait for it). */
 const SEAL_PARALLEL = 32;
 
-const enc = new TextEncoder();
 
 /** One encoding of the tree for a commit (or a merge inside one). */
 interface Pass {
@@ -233,7 +233,7 @@ export class Drive implements VfsContext {
       xattrs: [...n.xattrs.entries()],
     };
     if (n.type === 'dir') { e.type = ENTRY_DIR; e.dirId = this.encodeDir(n, pass); }
-    else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = enc.encode(n.target).length; }
+    else if (n.type === 'symlink') { e.type = ENTRY_SYMLINK; e.target = n.target; e.size = encodeName(n.target).length; }
     else {
       const held = this.holding.get(n);
       if (held !== undefined) {

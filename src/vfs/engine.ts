@@ -5,10 +5,11 @@
 // Locking: namespace changes are synchronous after their awaits (JavaScript's single
 // thread is the lock); file contents take the per-file lock in file-data.ts.
 import { constants as fsc } from 'node:fs';
-import { fsError, FsError, isMegafsError } from '../errors.js';
+import { FormatError, fsError, FsError, isMegafsError } from '../errors.js';
 import { chunkKeyFor } from '../crypto/chunk.js';
 import { fromBase64, fromHex, toBase64, toHex } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES, NAME_MAX_BYTES } from '../format/constants.js';
+import { encodeName, nameBytes, targetBytes } from '../format/names.js';
 import { XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
 import { chunkCount } from '../chunking/offsets.js';
 import { copyOf } from './fresh-buffers.js';
@@ -38,7 +39,6 @@ const RENAME_EXCHANGE = 2;
 const MAX_FILE_BYTES = 2 ** 52;
 /** How long fsync waits for the store before it reports EIO (the data stays journaled). */
 const FSYNC_WAIT_MS = 10_000;
-const enc = new TextEncoder();
 
 interface Handle {
   node: Node;
@@ -84,6 +84,7 @@ export class VfsEngine implements Vfs {
     };
     if (e.type === 2) return { ...base, type: 'dir', children: null, treeId: e.dirId!, loading: null };
     if (e.type === 3) return { ...base, type: 'symlink', target: e.target ?? '' };
+    if (e.type !== 1) throw new FormatError('E_VERSION', `${e.name}: special files need a newer megafs`);
     const f = e.file!;
     const chunkKey = lazyChunkKey(f.fileKey);
     return {
@@ -120,7 +121,7 @@ export class VfsEngine implements Vfs {
     const parts = path.split('/').filter((s) => s !== '' && s !== '.');
     for (const p of parts) {
       if (p === '..') throw fsError('EINVAL', path);
-      if (enc.encode(p).length > NAME_MAX_BYTES) throw fsError('ENAMETOOLONG', path);
+      nameBytes(p); // ENAMETOOLONG past 255 bytes, EINVAL for a string that is no name
     }
     return parts;
   }
@@ -158,7 +159,7 @@ export class VfsEngine implements Vfs {
     let size = 4096;
     let blocks = 8;
     if (n.type === 'file') { size = n.size; blocks = this.data.blocks(n); }
-    if (n.type === 'symlink') { size = enc.encode(n.target).length; blocks = 0; }
+    if (n.type === 'symlink') { size = encodeName(n.target).length; blocks = 0; }
     return {
       ino: n === this.top ? 1 : n.ino, mode: typeBits(n) | n.perm, nlink: n.type === 'dir' ? 2 : 1, uid: n.uid, gid: n.gid,
       size, blocks, atimeMs: n.atimeMs, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs,
@@ -474,6 +475,7 @@ export class VfsEngine implements Vfs {
 
   async symlink(target: string, path: string): Promise<void> {
     if (target.length === 0) throw fsError('ENOENT', 'empty symlink target');
+    targetBytes(target);
     await this.apply({ op: 'symlink', path, target, uid: OWNER.uid, gid: OWNER.gid, timeMs: Date.now() });
   }
 
@@ -523,7 +525,7 @@ export class VfsEngine implements Vfs {
 
   async setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void> {
     const n = await this.resolve(path);
-    if (name.length === 0 || enc.encode(name).length > 255) throw fsError('ERANGE', 'xattr name');
+    if (name.length === 0 || encodeName(name).length > 255) throw fsError('ERANGE', 'xattr name');
     if (value.length > XATTR_MAX_VALUE_BYTES) throw fsError('E2BIG', `xattr value of ${value.length} bytes`);
     if (flags & XATTR_CREATE && n.xattrs.has(name)) throw fsError('EEXIST', name);
     if (flags & XATTR_REPLACE && !n.xattrs.has(name)) throw fsError('ENODATA', name);

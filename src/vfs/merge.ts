@@ -5,12 +5,12 @@
 // theirs beside it as "name (conflict from LABEL)"; a delete against a change keeps the
 // changed side. Nothing either side wrote is lost. "Changed" is told by fingerprints of
 // tree entries (Node.origin) and directory tree ids.
+import { encodeName } from '../format/names.js';
 import { ENTRY_DIR, type TreeEntry } from '../format/tree.js';
 import type { Drive } from './drive.js';
 import type { VfsEngine } from './engine.js';
 import { markDirty, type DirNode } from './nodes.js';
 
-const enc = new TextEncoder();
 
 function byName(entries: TreeEntry[]): Map<string, TreeEntry> {
   return new Map(entries.map((e) => [e.name, e]));
@@ -21,7 +21,8 @@ export function conflictName(name: string, label: string, taken: (n: string) => 
   for (let i = 1; ; i++) {
     const suffix = ` (conflict from ${label}${i > 1 ? ` ${i}` : ''})`;
     let stem = name;
-    while (enc.encode(stem + suffix).length > 255) stem = stem.slice(0, -1);
+    // Shorten by whole code points (a cut surrogate pair would be no name); lengths in bytes.
+    while (encodeName(stem + suffix).length > 255) stem = [...stem].slice(0, -1).join('');
     if (!taken(stem + suffix)) return stem + suffix;
   }
 }

@@ -13,9 +13,10 @@ import type { CryptoPlatform } from '../crypto/platform.js';
 import { toHex } from '../format/bytes.js';
 import {
   INLINE_MAX_CHUNKS, LEAF_MAX_ENTRIES, LIST_MAX_CHUNKS, TREE_CHUNK_LIST, TREE_DIR_INDEX, TREE_DIR_LEAF,
-  decodeTree, encodeChunkList, encodeDirIndex, encodeDirLeaf, type ChunkRef, type FileBody, type TreeEntry,
+  TREE_VERSION, decodeTree, encodeChunkList, encodeDirIndex, encodeDirLeaf, type ChunkRef, type FileBody, type TreeEntry,
 } from '../format/tree.js';
 import { FormatError } from '../errors.js';
+import { encodeName } from '../format/names.js';
 
 const EMPTY = new Uint8Array(0);
 /** Past this depth a shard is written as one leaf whatever its size (16^16 buckets). */
@@ -41,16 +42,18 @@ export class TreeIo {
   ) {}
 
   private async open(id: string): Promise<ReturnType<typeof decodeTree>> {
-    const payload = openObject(this.p, this.treeKey, AAD_TREE, EMPTY, await this.fetch(id), id);
-    this.memo.set(toHex(this.p.sha256(payload)), id);
-    return decodeTree(payload);
+    const bytes = await this.fetch(id);
+    const payload = openObject(this.p, this.treeKey, AAD_TREE, EMPTY, bytes, id);
+    // Memoize only objects in the layout we write: a v1 payload's bytes could spell other entries in v2.
+    if (bytes[0] === TREE_VERSION) this.memo.set(toHex(this.p.sha256(payload)), id);
+    return decodeTree(payload, bytes[0]);
   }
 
   private seal(payload: Uint8Array, out: SealedObject[]): string {
     const h = toHex(this.p.sha256(payload));
     const known = this.memo.get(h) ?? this.tentative.get(h);
     if (known) return known;
-    const o = sealObject(this.p, this.treeKey, AAD_TREE, EMPTY, payload);
+    const o = sealObject(this.p, this.treeKey, AAD_TREE, EMPTY, payload, undefined, undefined, TREE_VERSION);
     this.tentative.set(h, o.id);
     out.push(o);
     return o.id;
@@ -99,13 +102,14 @@ export class TreeIo {
     return { lists };
   }
 
+  /** HMAC of the name's bytes (for UTF-8 names the same bytes as in v1: buckets keep). */
   nameHash(name: string): Uint8Array {
-    return createHmac('sha256', this.nameHashKey).update(name, 'utf8').digest();
+    return createHmac('sha256', this.nameHashKey).update(encodeName(name)).digest();
   }
 
   /** Seal a directory of `entries`; returns its tree object id. */
   encodeDir(entries: TreeEntry[], out: SealedObject[], depth = 0): string {
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // No sort here: encodeDirLeaf writes a leaf in name-byte order whatever the order given.
     if (entries.length <= LEAF_MAX_ENTRIES || depth >= MAX_DEPTH) return this.seal(encodeDirLeaf(entries), out);
     const buckets = new Map<number, TreeEntry[]>();
     for (const e of entries) {

@@ -104,6 +104,24 @@ test('put, ls, get, rm and mkdir without a mount', async (t) => {
   t.is(check(await megafs(['ls'], h.env), 'ls'), '');
 });
 
+test('names that are not UTF-8: ls prints \\xHH, paths take it back (put, get, rm)', async (t) => {
+  const h = await home(t, true);
+  await writeFile(join(h.dir, 'a'), 'first\n');
+  await writeFile(join(h.dir, 'b'), 'second\n');
+  check(await megafs(['put', join(h.dir, 'a'), '/q-\\xff'], h.env), 'put');
+  check(await megafs(['put', join(h.dir, 'b'), '/q-\\xfe'], h.env), 'put');
+  check(await megafs(['put', join(h.dir, 'b'), '/back\\\\slash'], h.env), 'put');
+  t.is(check(await megafs(['ls'], h.env), 'ls'), 'back\\\\slash\nq-\\xfe\nq-\\xff\n');
+  const listed = JSON.parse(check(await megafs(['ls', '--json'], h.env), 'ls')) as Array<{ name: string; nameBytes?: string }>;
+  t.deepEqual(listed.map((e) => [e.name, e.nameBytes && Buffer.from(e.nameBytes, 'base64').toString('hex')]),
+    [['back\\\\slash', Buffer.from('back\\slash').toString('hex')], ['q-\\xfe', '712dfe'], ['q-\\xff', '712dff']]);
+  t.is(check(await megafs(['get', '/q-\\xff', '-'], h.env), 'get'), 'first\n');
+  t.is(check(await megafs(['get', '/q-\\xfe', '-'], h.env), 'get'), 'second\n');
+  failsWith(t, await megafs(['put', join(h.dir, 'a'), '/a\\x2fb'], h.env), 2);
+  check(await megafs(['rm', '/q-\\xff'], h.env), 'rm');
+  t.is(check(await megafs(['ls'], h.env), 'ls'), 'back\\\\slash\nq-\\xfe\n');
+});
+
 test('get to stdout', async (t) => {
   const h = await home(t, true);
   await writeFile(join(h.dir, 'note.txt'), 'hello from the drive\n');

@@ -1,7 +1,8 @@
-// The frozen format-1 drive (test/fixtures/drive-v1, written once by megafs 0.1.0) opens
-// with its password and with its recovery key and yields exactly the expected files. A
-// later version that cannot read it has broken the format promise (docs/format.md
-// "Compatibility").
+// The frozen fixture drives open with their password and with their recovery key and yield
+// exactly the expected files: format 1 (test/fixtures/drive-v1, written once by megafs
+// 0.1.0) and format 2 (test/fixtures/drive-v2, v2 tree objects with names that are not
+// UTF-8, written once by the first v2 build). A later version that cannot read them has
+// broken the format promise (docs/format.md "Compatibility").
 import test from 'ava';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,18 +15,19 @@ import { decodeRecoveryKey } from '../../src/crypto/recovery.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { openVfs } from '../../src/vfs/index.js';
 import { FIXTURE_DIR, sha256Hex, type FixtureEntry } from '../fixtures/drive-v1.js';
+import { FIXTURE_V2_DIR } from '../fixtures/drive-v2.js';
 
 interface Expected { password: string; recoveryKey: string; entries: FixtureEntry[] }
 
-async function expected(): Promise<Expected> {
-  return JSON.parse(await readFile(join(FIXTURE_DIR, '..', 'drive-v1.expected.json'), 'utf8')) as Expected;
+async function expected(dir: string): Promise<Expected> {
+  return JSON.parse(await readFile(`${dir}.expected.json`, 'utf8')) as Expected;
 }
 
 /** A copy of the fixture (opening a drive may write local state; the fixture stays frozen). */
-async function fixtureStore(t: { teardown(fn: () => Promise<void>): void }): Promise<{ store: FsStore; work: string }> {
+async function fixtureStore(t: { teardown(fn: () => Promise<void>): void }, dir: string): Promise<{ store: FsStore; work: string }> {
   const work = await mkdtemp(join(tmpdir(), 'megafs-fixture-test-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
-  await cp(FIXTURE_DIR, join(work, 'store'), { recursive: true });
+  await cp(dir, join(work, 'store'), { recursive: true });
   const store = await FsStore.open(join(work, 'store'));
   t.teardown(() => store.close());
   return { store, work };
@@ -70,25 +72,27 @@ async function checkFiles(t: import('ava').ExecutionContext, store: FsStore, key
   }
 }
 
-test('fixture drive v1 opens with its password and yields the expected files', async (t) => {
-  const exp = await expected();
-  const { store, work } = await fixtureStore(t);
-  const header = decodeHeader((await store.getHeader())!);
-  const { keys } = await unlockWithPassword(nodePlatform, header, exp.password);
-  await checkFiles(t, store, keys, work, exp.entries);
-});
+for (const [v, dir] of [['v1', FIXTURE_DIR], ['v2', FIXTURE_V2_DIR]] as const) {
+  test(`fixture drive ${v} opens with its password and yields the expected files`, async (t) => {
+    const exp = await expected(dir);
+    const { store, work } = await fixtureStore(t, dir);
+    const header = decodeHeader((await store.getHeader())!);
+    const { keys } = await unlockWithPassword(nodePlatform, header, exp.password);
+    await checkFiles(t, store, keys, work, exp.entries);
+  });
 
-test('fixture drive v1 opens with its recovery key alone', async (t) => {
-  const exp = await expected();
-  const { store, work } = await fixtureStore(t);
-  const header = decodeHeader((await store.getHeader())!);
-  const keys = unlockWithMasterKey(header, decodeRecoveryKey(nodePlatform, exp.recoveryKey));
-  await checkFiles(t, store, keys, work, exp.entries);
-});
+  test(`fixture drive ${v} opens with its recovery key alone`, async (t) => {
+    const exp = await expected(dir);
+    const { store, work } = await fixtureStore(t, dir);
+    const header = decodeHeader((await store.getHeader())!);
+    const keys = unlockWithMasterKey(header, decodeRecoveryKey(nodePlatform, exp.recoveryKey));
+    await checkFiles(t, store, keys, work, exp.entries);
+  });
 
-test('fixture drive v1: a wrong password says so', async (t) => {
-  const { store } = await fixtureStore(t);
-  const header = decodeHeader((await store.getHeader())!);
-  const err = await t.throwsAsync(unlockWithPassword(nodePlatform, header, 'not the password'));
-  t.is((err as { code?: string }).code, 'E_BAD_PASSWORD');
-});
+  test(`fixture drive ${v}: a wrong password says so`, async (t) => {
+    const { store } = await fixtureStore(t, dir);
+    const header = decodeHeader((await store.getHeader())!);
+    const err = await t.throwsAsync(unlockWithPassword(nodePlatform, header, 'not the password'));
+    t.is((err as { code?: string }).code, 'E_BAD_PASSWORD');
+  });
+}

@@ -26,6 +26,25 @@ for (const name of ['', '.', '..', 'a/b', 'nul\0']) {
   });
 }
 
+test('names that are not UTF-8 survive as name (shown) + nameBytes (exact); well-formed JSON', (t) => {
+  const m: Manifest = { v: 1, root: folder('top-\udcff', [file('q-\udcff'), file('q-\udcfe'), file('ünï 😀')]) };
+  const json = new TextDecoder().decode(encodeManifest(m));
+  t.false(/\\ud[c-f]/i.test(json), 'no lone surrogate escapes in the JSON');
+  const raw = JSON.parse(json) as { root: { name: string; nameBytes?: string; entries: Array<{ name: string; nameBytes?: string }> } };
+  t.is(raw.root.name, 'top-\ufffd');
+  t.deepEqual(raw.root.entries.map((e) => [e.name, e.nameBytes]), [['q-\ufffd', 'cS3/'], ['q-\ufffd', 'cS3+'], ['ünï 😀', undefined]]);
+  t.deepEqual(decodeManifest(encodeManifest(m)), m);
+});
+
+test('nameBytes that is plain UTF-8, bad base64 or no name, and names with lone surrogates, are refused', (t) => {
+  const withBytes = (nameBytes: string) => bytes({ v: 1, root: { ...file('x'), nameBytes } });
+  t.throws(() => decodeManifest(withBytes('YQ==')), { code: 'E_FORMAT' }); // "a": must be in name
+  t.throws(() => decodeManifest(withBytes('!!')), { code: 'E_FORMAT' });
+  t.throws(() => decodeManifest(withBytes('L/8=')), { code: 'E_FORMAT' }); // "/\xff"
+  t.throws(() => decodeManifest(withBytes(Buffer.alloc(256, 0xff).toString('base64'))), { code: 'E_FORMAT' });
+  t.throws(() => decodeManifest(bytes({ v: 1, root: file('a\udcff') })), { code: 'E_FORMAT' });
+});
+
 test('duplicates, bad ids, bad keys, bad sizes, deep nesting and other versions are refused', (t) => {
   t.throws(() => decodeManifest(bytes({ v: 1, root: folder('x', [file('a'), file('a')]) })), { code: 'E_FORMAT' });
   t.throws(() => decodeManifest(bytes({ v: 1, root: { ...file('a'), chunks: ['nothex'] } })), { code: 'E_FORMAT' });

@@ -2,6 +2,7 @@
 // and unmount. src/fuse/mount.ts picks this or fuse-native.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { MegafsError } from '../../errors.js';
+import { nameToLatin1 } from '../../format/names.js';
 import type { Vfs } from '../../vfs/types.js';
 import { loadNative, type Session } from './binding.js';
 import { Requests } from './requests.js';
@@ -96,7 +97,7 @@ export function mountNative(vfs: Vfs, mountpoint: string, o: NativeMountOptions)
     mountpoint, binding: 'native',
     unmount: async () => unmountNow(),
     invalidateInode: (nodeid, offset = 0, length = 0) => native.notifyInvalInode(s, nodeid, offset, length),
-    invalidateEntry: (parentId, name) => native.notifyInvalEntry(s, parentId, name),
+    invalidateEntry: (parentId, name) => native.notifyInvalEntry(s, parentId, nameToLatin1(name)),
     nodeCount: () => requests.nodes.size,
   };
 }

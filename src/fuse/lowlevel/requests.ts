@@ -7,6 +7,13 @@ import { ERRNO, toErrno } from '../errno.js';
 import type { NativeBinding, Session } from './binding.js';
 import { NodeTable, type FsNode } from './nodes.js';
 import * as w from './wire.js';
+import { encodeName, nameFromLatin1 } from '../../format/names.js';
+
+const NUL = Buffer.from([0]);
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+/** The bytes of a vfs name for the kernel (ASCII names skip the escape scan). */
+const nameBuffer = (name: string): Buffer => (/^[\x00-\x7f]*$/.test(name) ? Buffer.from(name, 'latin1') : Buffer.from(encodeName(name)));
 
 /** Operation codes, as in native/megafs_fuse.c. */
 export const enum Op {
@@ -184,7 +191,8 @@ export class Requests {
   private handle(op: Op, id: number, ...x: unknown[]): void {
     const vfs = this.vfs;
     const n = (i: number): number => x[i] as number;
-    const s = (i: number): string => x[i] as string;
+    // Names, targets and xattr names come as latin1 (one char per byte): their vfs strings.
+    const s = (i: number): string => nameFromLatin1(x[i] as string);
     switch (op) {
       case Op.LOOKUP: {
         const path = this.childPath(n(0), s(1));
@@ -205,7 +213,7 @@ export class Requests {
         this.interruptible.add(id);
         return this.run(id, () => vfs.readlink(this.pathOf(n(0))), (t) => {
           this.interruptible.delete(id);
-          const buf = Buffer.from(t);
+          const buf = Buffer.from(encodeName(t));
           this.send(id, buf, buf.length);
         });
       case Op.MKDIR: {
@@ -322,7 +330,7 @@ export class Requests {
       case Op.LISTXATTR:
         this.interruptible.add(id);
         return this.run(id, () => vfs.listxattr(this.pathOf(n(0))), (names) =>
-          this.sized(id, Buffer.from(names.map((nm) => `${nm}\0`).join('')), n(1)));
+          this.sized(id, Buffer.concat(names.flatMap((nm) => [encodeName(nm), NUL])), n(1)));
       case Op.REMOVEXATTR: return this.run(id, () => vfs.removexattr(this.pathOf(n(0)), s(1)), () => this.ok(id));
       case Op.INTERRUPT:
         // Reads are safe to abandon: answer EINTR now, the late result finds the request gone.
@@ -378,7 +386,7 @@ export class Requests {
     let len = 0;
     for (let i = off; i < entries.length + 2; i++) {
       const e = i < 2 ? null : entries[i - 2];
-      const name = Buffer.from(e ? e.name : i === 0 ? '.' : '..');
+      const name = e ? nameBuffer(e.name) : i === 0 ? DOT : DOTDOT;
       if (len + w.direntBytes(name.length, plus) > size) break;
       const a = e ? e.attr : dh.self!;
       let extra = null;
