@@ -37,6 +37,8 @@ const XATTR_REPLACE = 2;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 const MAX_FILE_BYTES = 2 ** 52;
+/** fallocate(2) mode bits (linux/falloc.h). */
+const FALLOC = { KEEP_SIZE: 0x01, PUNCH_HOLE: 0x02, ZERO_RANGE: 0x10 } as const;
 /** How long fsync waits for the store before it reports EIO (the data stays journaled). */
 const FSYNC_WAIT_MS = 10_000;
 
@@ -417,6 +419,8 @@ export class VfsEngine implements Vfs {
       if (e instanceof FsError) throw e;
       this.data.reportStoreFailure(f, e as Error);
     }
+    // The commit went through, but without this file if the store refused it (held back).
+    if (f) this.data.reportErrors(f);
   }
 
   async release(fh: number): Promise<void> {
@@ -433,6 +437,23 @@ export class VfsEngine implements Vfs {
     } else if (n.openCount === 0) {
       this.data.forget(n);
     }
+  }
+
+  async fallocate(fh: number, mode: number, offset: number, length: number): Promise<void> {
+    const h = this.handle(fh);
+    const f = this.fileOf(h);
+    if ((h.flags & O_ACCMODE) === fsc.O_RDONLY) throw fsError('EBADF', 'fallocate on a read-only handle');
+    if (offset < 0 || length <= 0) throw fsError('EINVAL', `fallocate ${offset}+${length}`);
+    if (!Number.isSafeInteger(offset + length) || offset + length > MAX_FILE_BYTES) throw fsError('EFBIG', `fallocate past ${offset + length}`);
+    if (mode & ~(FALLOC.KEEP_SIZE | FALLOC.PUNCH_HOLE | FALLOC.ZERO_RANGE)) throw fsError('ENOTSUP', `fallocate mode ${mode}`);
+    const punch = (mode & FALLOC.PUNCH_HOLE) !== 0;
+    const zero = (mode & FALLOC.ZERO_RANGE) !== 0;
+    if (punch && (zero || !(mode & FALLOC.KEEP_SIZE))) throw fsError('EINVAL', 'PUNCH_HOLE needs KEEP_SIZE, alone');
+    if (punch || zero) await this.data.zeroRange(f, offset, length);
+    else if (!(await this.ctx.cache.roomFor(this.ctx.dirtyBytes + Math.max(0, offset + length - f.size)))) {
+      throw fsError('ENOSPC', 'the cache cannot hold the range asked for');
+    }
+    if (!(mode & FALLOC.KEEP_SIZE) && offset + length > f.size) await this.data.truncate(f, offset + length);
   }
 
   private async truncateNode(n: Node, size: number): Promise<void> {

@@ -399,6 +399,46 @@ export class FileData {
     });
   }
 
+  /** fallocate's PUNCH_HOLE and ZERO_RANGE: [offset, offset + length) reads as zeros.
+   *  Whole chunks inside the range become holes (nothing stored, as truncate's holes;
+   *  journaled at once as a `data` record that drops them); the partial chunks at its
+   *  edges get zeros in their dirty buffers. The size does not change here. */
+  zeroRange(f: FileNode, offset: number, length: number): Promise<void> {
+    return withFileLock(f, async () => {
+      const end = Math.min(offset + length, f.size);
+      if (end <= offset) return;
+      await this.drainSealing(f);
+      // Chunks wholly inside: [firstWhole, endWhole). The chunk holding EOF is whole when
+      // the range reaches the end of the file.
+      const firstWhole = Math.ceil(offset / CHUNK_SIZE);
+      const endWhole = end === f.size ? chunkCount(f.size) : Math.floor(end / CHUNK_SIZE);
+      for (const [from, to] of [[offset, Math.min(end, firstWhole * CHUNK_SIZE)], [Math.max(offset, endWhole * CHUNK_SIZE), end]]) {
+        if (to <= from || (from >= firstWhole * CHUNK_SIZE && to <= endWhole * CHUNK_SIZE)) continue;
+        const idx = Math.floor(from / CHUNK_SIZE);
+        const at = from - idx * CHUNK_SIZE;
+        const b = await this.bufferFor(f, idx, Math.min(chunkPlainLength(idx, f.size), CHUNK_SIZE), false);
+        b.fill(0, at, at + (to - from));
+      }
+      if (endWhole > firstWhole) {
+        const chunks = await this.chunksOf(f);
+        const drop: number[] = [];
+        for (let i = firstWhole; i < endWhole; i++) {
+          if (f.dirty.has(i)) this.dropDirty(f, i);
+          f.ahead.delete(i);
+          if (chunks.delete(i)) drop.push(i);
+        }
+        const path = pathOf(f);
+        if (drop.length > 0 && path) {
+          f.sealSeq++;
+          await this.ctx.journal.append({
+            op: 'data', path, fileId: toHex(f.fileId), size: f.sealedSize, cutIndex: chunkCount(f.sealedSize), set: [], drop, mtimeMs: Date.now(),
+          });
+        }
+      }
+      this.touched(f);
+    });
+  }
+
   needsSeal(f: FileNode): boolean {
     return f.dirty.size > 0 || (this.sealing.get(f)?.size ?? 0) > 0 || f.ahead.size > 0 || f.size !== f.sealedSize || f.cutIndex < chunkCount(f.sealedSize);
   }
@@ -509,6 +549,7 @@ export class FileData {
     const chunks = await this.chunksOf(n);
     const last = lastChunkIndex(op.size);
     for (const i of [...chunks.keys()]) if (i >= op.cutIndex || i > last) chunks.delete(i);
+    for (const i of op.drop ?? []) chunks.delete(i);
     for (const [i, id] of op.set) {
       chunks.set(i, id);
       if (this.ctx.cache.has(id)) {

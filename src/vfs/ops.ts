@@ -16,7 +16,9 @@ export type JournalOp =
   | { op: 'removexattr'; path: string; name: string; timeMs: number }
   /** A file's sealed content changed: size, the chunk index from which older chunks were
    *  dropped, and the (index, id) pairs sealed. */
-  | { op: 'data'; path: string; fileId: string; size: number; cutIndex: number; set: [number, string][]; mtimeMs: number }
+  | { op: 'data'; path: string; fileId: string; size: number; cutIndex: number; set: [number, string][]; mtimeMs: number;
+      /** Chunk indices made holes (fallocate PUNCH_HOLE / ZERO_RANGE); absent before. */
+      drop?: number[] }
   /** A small file's whole unsealed content (base64), written at close instead of sealing
    *  it (small-files.ts); the next commit seals it. */
   | { op: 'inline'; path: string; fileId: string; bytes: string; mtimeMs: number };

@@ -104,6 +104,10 @@ export interface Vfs {
    *  this way when it is closed). Optional; the Vfs may journal the times together with
    *  the file's unsealed content instead of on their own. */
   futimens?(fh: number, atimeMs: number, mtimeMs: number): Promise<void>;
+  /** fallocate(2) on an open handle: mode 0 and FALLOC_FL_KEEP_SIZE (room checked, holes
+   *  stand for the range: no zeros are stored), PUNCH_HOLE (with KEEP_SIZE) and
+   *  ZERO_RANGE; other modes are ENOTSUP. */
+  fallocate?(fh: number, mode: number, offset: number, length: number): Promise<void>;
   setxattr(path: string, name: string, value: Uint8Array, flags: number): Promise<void>;
   getxattr(path: string, name: string): Promise<Uint8Array>;
   listxattr(path: string): Promise<string[]>;

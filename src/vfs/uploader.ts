@@ -215,10 +215,13 @@ export class Uploader {
    *  (its retries go on), at once with the refusal of a refused one, and with
    *  E_UNAVAILABLE once `timeoutMs` (when given) has passed. */
   waitFor(ids: Iterable<string>, timeoutMs?: number): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const id of ids) {
+    const list = [...ids];
+    for (const id of list) {
       const r = this.refused.get(id);
       if (r) return Promise.reject(r.error);
+    }
+    const waits: Promise<void>[] = [];
+    for (const id of list) {
       const p = this.pending.get(id);
       if (!p) continue;
       waits.push(new Promise<void>((resolve, reject) => {

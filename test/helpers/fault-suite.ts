@@ -94,7 +94,7 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
   });
   let run = 0;
   const stats = { actions: 0, restarts: 0, enospc: 0, edquot: 0, eio: 0 };
-  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 28 }), async (actions) => {
+  const runOne = async (actions: Action[]): Promise<void> => {
     run++;
     const world = await open();
     const faulty = new FaultStore(world.store);
@@ -124,10 +124,9 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
       if (crashed) uncertain(path, next);
       else model.set(path, [next]);
     };
-    let v = await start('a', faulty);
+    let v: VfsHandle;
     let crashed = false;
     faulty.onCrash = () => { crashed = true; v.abandon(); };
-    await v.mkdir('/d', 0o755);
 
     const readBack = async (h: VfsHandle, path: string): Promise<Buffer | null> => {
       const attr = await h.getattr(path).catch((e) => { if (code(e) === 'ENOENT') return null; throw e; });
@@ -163,6 +162,8 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
     };
 
     try {
+      v = await start('a', faulty);
+      await v.mkdir('/d', 0o755);
       for (const a of actions) {
         stats.actions++;
         if (crashed) await restart(true);
@@ -296,9 +297,6 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
       const fresh = await start('check', world.store, join(dir, 'check-cache'));
       await check(fresh, 'on a fresh machine (store only)');
       await fresh.close();
-    } catch (e) {
-      t.log(`run ${run} failed: ${(e as Error).stack ?? String(e)}`);
-      throw e;
     } finally {
       for (const h of opened) h.abandon();
       faulty.heal();
@@ -307,7 +305,15 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
       await rm(dir, { recursive: true, force: true });
       await world.cleanup();
     }
-  }), { numRuns: runs, endOnFailure: true });
+  };
+  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 4, maxLength: 28 }), (actions) => runOne(actions).catch((e: unknown) => {
+    console.error(`fault suite run ${run} failed: ${(e as Error).stack ?? String(e)}`);
+    throw e;
+  })), {
+    numRuns: runs, endOnFailure: true,
+    // Replay a failure: MEGAFS_FAULT_SEED=<seed> MEGAFS_FAULT_PATH=<path> from its report.
+    ...(process.env.MEGAFS_FAULT_SEED ? { seed: Number(process.env.MEGAFS_FAULT_SEED), path: process.env.MEGAFS_FAULT_PATH } : {}),
+  });
   t.log(`${run} runs, ${stats.actions} actions, ${stats.restarts} restarts; ENOSPC ${stats.enospc}, EDQUOT ${stats.edquot}, fsync EIO ${stats.eio}`);
   t.pass();
 }

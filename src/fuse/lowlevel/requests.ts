@@ -19,7 +19,7 @@ const nameBuffer = (name: string): Buffer => (/^[\x00-\x7f]*$/.test(name) ? Buff
 export const enum Op {
   LOOKUP, GETATTR, SETATTR, READLINK, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, LINK, OPEN, READ,
   WRITE, FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR, STATFS,
-  SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, CREATE, INTERRUPT, FORGET, EXIT,
+  SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, CREATE, INTERRUPT, FORGET, EXIT, INIT, FALLOCATE,
 }
 
 /** FUSE_SET_ATTR_* bits of setattr's `valid`. */
@@ -297,6 +297,10 @@ export class Requests {
         });
       }
       case Op.FSYNC: return this.run(id, () => vfs.fsync(n(1), n(2) !== 0), () => this.ok(id));
+      case Op.FALLOCATE: return this.run(id, async () => {
+        if (!vfs.fallocate) throw Object.assign(new Error('fallocate'), { code: 'ENOTSUP' });
+        await vfs.fallocate(n(1), n(2), n(3), n(4));
+      }, () => this.ok(id));
       case Op.FSYNCDIR: return this.run(id, () => vfs.sync(), () => this.ok(id));
       case Op.OPENDIR: {
         const node = this.node(n(0));
