@@ -14,14 +14,18 @@ import { padme } from '../format/padding.js';
 import { AccountDb } from './accounts.js';
 import { accountRoutes } from './api-account.js';
 import { objectRoutes } from './api-objects.js';
-import { AuthCache, Throttle, type ThrottleOptions } from './auth.js';
+import { AuthCache, LoginThrottle, Throttle, type LoginThrottleOptions } from './auth.js';
 import { fsBackends, type BackendFactory } from './backend.js';
+import { BodyBudget } from './body-budget.js';
 import type { ApiDeps } from './context.js';
 import { sendError, sendJson, unreadBody, type Log } from './respond.js';
 import { Router } from './router.js';
 
 /** The largest sealed object the format produces: a padded 16 MiB payload (16.5 MiB). */
 export const DEFAULT_MAX_OBJECT_BYTES = padme(MAX_PAYLOAD_BYTES + LENGTH_PREFIX_BYTES) + OBJECT_HEADER_BYTES + TAG_BYTES;
+
+/** Default budget of request-body bytes in memory at once (BodyBudget). */
+export const DEFAULT_BODY_BUDGET_BYTES = 256 * 1024 * 1024;
 
 export interface ServerOptions {
   /** Data directory: accounts.db, server.key, accounts/<id>/objects. */
@@ -35,11 +39,17 @@ export interface ServerOptions {
   maxObjectBytes?: number;
   /** Requests handled at once; more get 503 + Retry-After. Default 64. */
   maxConcurrent?: number;
+  /** Request-body bytes held in memory at once over all requests (docs/protocol.md
+   *  "Limits"); a body that does not fit waits. Default 256 MiB. */
+  bodyBudgetBytes?: number;
+  /** How long a body waits for the budget before 503 + Retry-After. Default 10 s (under
+   *  the client's 30 s of silence, after which it would give up on its own). */
+  bodyWaitMs?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Object backends per account; default: directories under dataDir. */
   backends?: BackendFactory;
-  loginThrottle?: ThrottleOptions;
+  loginThrottle?: LoginThrottleOptions;
   allowSignup?: boolean;
   /** The URL clients use (behind a proxy); default: the listening address. */
   publicUrl?: string;
@@ -75,6 +85,16 @@ async function serverSecret(dataDir: string): Promise<Buffer> {
   }
 }
 
+/** The request target as a URL; E_USAGE for one that does not parse (an absolute-form
+ *  target with a broken host, say), which would otherwise throw a TypeError (500). */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new StoreError('E_USAGE', 'bad request target');
+  }
+}
+
 function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').pop()?.trim() : '';
   return forwarded || (req.socket.remoteAddress ?? '');
@@ -88,7 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const deps: ApiDeps = {
     db,
     backends: opts.backends ?? fsBackends(dataDir),
-    loginThrottle: new Throttle(opts.loginThrottle),
+    loginThrottle: new LoginThrottle(opts.loginThrottle),
     signupThrottle: new Throttle({ freeFailures: 20, baseDelayMs: 10_000 }),
     authCache: new AuthCache(),
     serverSecret: await serverSecret(dataDir),
@@ -103,6 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   opts.routes?.(router, deps);
 
   const maxConcurrent = opts.maxConcurrent ?? 64;
+  const budget = new BodyBudget(opts.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES, opts.bodyWaitMs ?? 10_000);
   let active = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
@@ -111,7 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       active++;
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestUrl(req);
         const match = router.match(req.method ?? 'GET', url.pathname);
         if (match === null) throw new StoreError('E_NOT_FOUND', 'no such endpoint');
         if ('allowed' in match) {
@@ -120,7 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             ...(unreadBody(req) ? { Connection: 'close' } : {}),
           });
         }
-        await match.handler({ req, res, url, params: match.params, ip: clientIp(req, opts.trustProxy ?? false) });
+        await match.handler({ req, res, url, params: match.params, ip: clientIp(req, opts.trustProxy ?? false), budget });
       } finally {
         active--;
       }
