@@ -1,7 +1,9 @@
 // `megafs serve`: the ciphertext-only store server. Holds accounts (SQLite) and objects
 // (a directory per account, or S3 through a BackendFactory); it never sees a key and
-// imports nothing from src/crypto or src/vfs. Limits: body size, concurrent requests,
-// header and request timeouts (docs/protocol.md "Limits").
+// imports nothing from src/crypto or src/vfs. Limits: body size, body bytes in memory,
+// concurrent requests, header and request timeouts (docs/protocol.md "Limits"). Before it
+// listens it locks the data directory, removes interrupted temp files and recounts usage
+// (src/server/recover.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,6 +21,7 @@ import { fsBackends, type BackendFactory } from './backend.js';
 import { BodyBudget } from './body-budget.js';
 import type { ApiDeps } from './context.js';
 import { sendError, sendJson, unreadBody, type Log } from './respond.js';
+import { recoverAccounts, lockDataDir } from './recover.js';
 import { Router } from './router.js';
 
 /** The largest sealed object the format produces: a padded 16 MiB payload (16.5 MiB). */
@@ -104,7 +107,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'accounts'), { recursive: true, mode: 0o700 });
   const log = opts.log ?? ((line: string) => process.stderr.write(`megafs serve: ${line}\n`));
-  const db = new AccountDb(join(dataDir, 'accounts.db'));
+  const lock = lockDataDir(dataDir);
+  let db: AccountDb | null = null;
+  try {
+    db = new AccountDb(join(dataDir, 'accounts.db'));
+    if (!opts.backends) {
+      const r = await recoverAccounts(dataDir, db);
+      log(`start-up check: ${r.accounts} accounts, ${r.objects} objects, ${r.tempsRemoved} interrupted temp files removed, ` +
+        `usage corrected for ${r.corrected} accounts (${r.ms} ms)`);
+    }
+    return await listen(opts, dataDir, db, lock, log);
+  } catch (e) {
+    db?.close();
+    lock.release();
+    throw e;
+  }
+}
+
+/** Build the routes and the HTTP server on an open, checked data directory. */
+async function listen(opts: ServerOptions, dataDir: string, db: AccountDb, lock: { release(): void }, log: Log): Promise<RunningServer> {
   const deps: ApiDeps = {
     db,
     backends: opts.backends ?? fsBackends(dataDir),
@@ -177,6 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       server.closeAllConnections();
       await closed;
       db.close();
+      lock.release();
     },
   };
 }
