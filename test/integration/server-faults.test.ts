@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BodyBudget } from '../../src/server/body-budget.js';
 import { openDatabase } from '../../src/server/sqlite.js';
 import { bearer } from '../../src/store/http-client.js';
 import { newUser, startServeProcess, startTestServer, storeFor, type ServeProcess, type TestUser } from '../helpers/server.js';
@@ -376,4 +377,29 @@ test('server: a body that waits for the budget goes through when room is made wi
   held.finish();
   t.is(await held.status, 201);
   t.is((await waiting).status, 201);
+});
+
+test('body budget: first come first served, a too-big charge runs alone, a caller that leaves frees its place', async (t) => {
+  const budget = new BodyBudget(100, 60_000);
+  const order: string[] = [];
+  const a = await budget.reserve(60);
+  const big = budget.reserve(80).then((r) => (order.push('big'), r));
+  const small = budget.reserve(10).then((r) => (order.push('small'), r)); // fits now, but waits behind big
+  let leave!: (reason: unknown) => void;
+  const gone = budget.reserve(30, (cancel) => (leave = cancel));
+  await new Promise((res) => setImmediate(res));
+  t.deepEqual(order, []);
+  leave(new Error('client went away'));
+  await t.throwsAsync(gone, { message: 'client went away' });
+  a.release();
+  a.release(); // idempotent
+  const [bigR, smallR] = await Promise.all([big, small]);
+  t.deepEqual(order, ['big', 'small']);
+  t.is(budget.reservedBytes, 90);
+  bigR.release();
+  smallR.release();
+  const huge = await budget.reserve(10_000); // cut to the whole budget
+  t.is(huge.bytes, 100);
+  huge.release();
+  t.is(budget.reservedBytes, 0);
 });
