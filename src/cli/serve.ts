@@ -1,5 +1,6 @@
 // `megafs serve [--data DIR] [--listen HOST:PORT] [--quota SIZE] [--s3 URL]
-//   [--tls-cert F --tls-key F] [--public-url URL] [--admin-token-file F] [--no-signup] [--trust-proxy]`:
+//   [--tls-cert F --tls-key F] [--public-url URL] [--admin-token-file F] [--no-signup] [--trust-proxy]
+//   [--body-budget SIZE]`:
 // run the ciphertext-only store server (with the share routes) until SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ export const SERVE_USAGE = `Usage: megafs serve [options]
   --trust-proxy       take client addresses from X-Forwarded-For (only behind a proxy)
   --admin-token-file F  enable the admin API (take-downs) for this token
   --no-signup         refuse new accounts
+  --body-budget SIZE  request-body bytes held in memory at once; default 256M
 `;
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -54,6 +56,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         'admin-token-file': { type: 'string' },
         'no-signup': { type: 'boolean', default: false },
         'trust-proxy': { type: 'boolean', default: false },
+        'body-budget': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -70,6 +73,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
   const { host, port } = parseListen(values.listen);
+  const bodyBudgetBytes = values['body-budget'] === undefined ? undefined : parseSize(values['body-budget']);
+  if (bodyBudgetBytes !== undefined && bodyBudgetBytes < 1 << 20) throw new UsageError('--body-budget must be at least 1M');
   const tls = values['tls-cert'] && values['tls-key']
     ? { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) }
     : undefined;
@@ -86,6 +91,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     publicUrl: values['public-url'],
     trustProxy: values['trust-proxy'],
     allowSignup: !values['no-signup'],
+    bodyBudgetBytes,
     routes: shareRoutes({ dataDir: values.data, adminTokenHash }),
   });
   process.stdout.write(`megafs serve: listening on ${server.url} (data in ${values.data})\n`);

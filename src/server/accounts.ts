@@ -3,7 +3,8 @@
 // Root compare-and-swap and quota reservations are single UPDATE statements, so they are
 // atomic however many requests race. WAL; roots, headers and accounts are committed with
 // synchronous=FULL (durable when acknowledged), usage counters with NORMAL (cheaper; after a
-// power loss they may lag by the last few updates, never corrupt).
+// power loss they may lag by the last few updates, never corrupt; the start-up recount,
+// src/server/recover.ts, sets them from the objects on disk).
 import { randomBytes } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { StoreError } from '../errors.js';
@@ -143,6 +144,16 @@ export class AccountDb {
       .get(id);
     if (!r) throw new StoreError('E_NOT_FOUND', 'no such account');
     return { usedBytes: r.used_bytes, objectCount: r.object_count, quotaBytes: r.quota_bytes };
+  }
+
+  /** Every account id (the start-up recount walks them). */
+  ids(): string[] {
+    return this.sql<{ id: string }>('SELECT id FROM accounts ORDER BY id').all().map((r) => r.id);
+  }
+
+  /** Set usage to what was counted on disk (start-up recount, before serving). */
+  setUsage(id: string, usedBytes: number, objectCount: number): void {
+    this.durable(() => this.sql('UPDATE accounts SET used_bytes = ?, object_count = ? WHERE id = ?').run(usedBytes, objectCount, id));
   }
 
   close(): void {

@@ -4,28 +4,28 @@ import { createHmac } from 'node:crypto';
 import { StoreError } from '../errors.js';
 import { DEFAULT_KDF } from '../format/constants.js';
 import { validateKdfParams, type KdfParams } from '../format/header.js';
-import { hashSecret, isUserName, SECRET_BYTES } from './auth.js';
-import { joined, readBody, readJson } from './body.js';
+import { addressKey, hashSecret, isUserName, rateLimited, SECRET_BYTES } from './auth.js';
+import { decodeBase64Field, joined, optionalStringField, readBody, readJsonObject, stringField } from './body.js';
 import { requireAccount, type ApiDeps } from './context.js';
 import { sendBytes, sendEmpty, sendJson } from './respond.js';
 import type { Ctx, Router } from './router.js';
 
 async function signup(deps: ApiDeps, ctx: Ctx): Promise<void> {
   if (!deps.allowSignup) throw new StoreError('E_FORBIDDEN', 'signup is closed on this server');
-  const wait = deps.signupThrottle.waitMs([`ip:${ctx.ip}`]);
-  if (wait > 0) {
-    throw Object.assign(new StoreError('E_RATE_LIMIT', 'too many signups; try again later'), { retryAfterS: Math.ceil(wait / 1000) });
-  }
-  const b = (await readJson(ctx.req, deps.limits.maxHeaderBytes * 2)) as { user?: unknown; authSecret?: unknown; header?: unknown };
-  if (typeof b.user !== 'string' || !isUserName(b.user)) throw new StoreError('E_USAGE', 'bad user name');
-  const secret = typeof b.authSecret === 'string' ? Buffer.from(b.authSecret, 'base64url') : Buffer.alloc(0);
+  const key = [addressKey(ctx.ip)];
+  const wait = deps.signupThrottle.waitMs(key);
+  if (wait > 0) throw rateLimited('too many signups from this address; try again later', wait);
+  const b = await readJsonObject(ctx, deps.limits.maxHeaderBytes * 2);
+  const user = stringField(b, 'user');
+  if (!isUserName(user)) throw new StoreError('E_USAGE', 'bad user name');
+  const secret = decodeBase64Field(stringField(b, 'authSecret'), 'authSecret', 'base64url');
   if (secret.length !== SECRET_BYTES) throw new StoreError('E_USAGE', 'authSecret must be 32 bytes, base64url');
-  if (b.header !== undefined && typeof b.header !== 'string') throw new StoreError('E_USAGE', 'header must be base64');
-  const header = typeof b.header === 'string' ? Buffer.from(b.header, 'base64') : null;
+  const headerText = optionalStringField(b, 'header');
+  const header = headerText === undefined ? null : decodeBase64Field(headerText, 'header', 'base64');
   if (header && header.length > deps.limits.maxHeaderBytes) throw new StoreError('E_TOO_LARGE', 'header too large');
-  deps.signupThrottle.fail([`ip:${ctx.ip}`]);
-  deps.db.create(b.user, hashSecret(secret), header, deps.defaultQuotaBytes);
-  sendJson(ctx.res, 201, { user: b.user });
+  deps.signupThrottle.fail(key);
+  deps.db.create(user, hashSecret(secret), header, deps.defaultQuotaBytes);
+  sendJson(ctx.res, 201, { user });
 }
 
 /** KDF parameters of a user, before login. Unknown users (and users without a header)
@@ -61,7 +61,7 @@ function getHeader(deps: ApiDeps, ctx: Ctx): void {
 
 async function putHeader(deps: ApiDeps, ctx: Ctx): Promise<void> {
   const acct = requireAccount(deps, ctx);
-  deps.db.setHeader(acct.id, joined(await readBody(ctx.req, deps.limits.maxHeaderBytes)));
+  deps.db.setHeader(acct.id, joined(await readBody(ctx, deps.limits.maxHeaderBytes)));
   sendEmpty(ctx.res, 204);
 }
 
@@ -80,7 +80,7 @@ async function putRoot(deps: ApiDeps, ctx: Ctx): Promise<void> {
   if ((ifMatch === undefined) === (ifNoneMatch === undefined) || (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')) {
     return sendJson(ctx.res, 428, { error: { code: 'E_USAGE', message: 'send exactly one of If-Match: "<etag>" or If-None-Match: *' } });
   }
-  const bytes = joined(await readBody(ctx.req, deps.limits.maxObjectBytes));
+  const bytes = joined(await readBody(ctx, deps.limits.maxObjectBytes));
   const m = /^"(\d{1,15})"$/.exec(ifMatch?.trim() ?? '"0"');
   const expected = m ? Number(m[1]) : -1;
   const version = expected > 0 || ifNoneMatch !== undefined ? deps.db.casRoot(acct.id, expected, bytes) : null;

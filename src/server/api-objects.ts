@@ -27,14 +27,14 @@ async function putObject(deps: ApiDeps, ctx: Ctx): Promise<void> {
   const id = ctx.params[0];
   checkId(id);
   const acct = requireAccount(deps, ctx);
-  const declared = checkDeclaredLength(ctx.req, deps.limits.maxObjectBytes);
+  const declared = checkDeclaredLength(ctx, deps.limits.maxObjectBytes);
   const backend = await deps.backends(acct.id);
   const exists = (await backend.size(id)) !== null;
   if (!exists && declared !== null && acct.quotaBytes !== null && deps.db.usage(acct.id).usedBytes + declared > acct.quotaBytes) {
     throw new StoreError('E_QUOTA', 'quota exceeded');
   }
   // The body is read even when the object exists, to keep the connection reusable.
-  const body = await readBody(ctx.req, deps.limits.maxObjectBytes);
+  const body = await readBody(ctx, deps.limits.maxObjectBytes);
   // Hashed once the body is in, on the thread pool: the event loop goes on serving.
   if ((await hashOf(body.chunks)) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
   if (exists) return sendEmpty(ctx.res, 200);

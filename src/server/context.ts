@@ -1,7 +1,7 @@
 // What every API handler needs: the account database, the object backends, the login
 // throttles and the limits. Built once by startServer.
 import type { AccountDb, Account } from './accounts.js';
-import { authenticate, type AuthCache, type Throttle } from './auth.js';
+import { authenticate, type AuthCache, type LoginThrottle, type Throttle } from './auth.js';
 import type { BackendFactory } from './backend.js';
 import type { Ctx } from './router.js';
 import type { Log } from './respond.js';
@@ -18,8 +18,8 @@ export interface Limits {
 export interface ApiDeps {
   db: AccountDb;
   backends: BackendFactory;
-  /** Failed logins, per user and per IP. */
-  loginThrottle: Throttle;
+  /** Failed logins, per (address, account) and per address. */
+  loginThrottle: LoginThrottle;
   /** Signups per IP. */
   signupThrottle: Throttle;
   /** Recently accepted credentials (see AuthCache). */

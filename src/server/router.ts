@@ -2,6 +2,7 @@
 // expressions whose groups become `params`; later features (share links under /s/<id>,
 // the web page) add routes without touching the dispatcher.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyBudget } from './body-budget.js';
 
 export interface Ctx {
   req: IncomingMessage;
@@ -10,6 +11,8 @@ export interface Ctx {
   params: string[];
   /** The client's address (for throttling and logs). */
   ip: string;
+  /** The server's budget of body bytes in memory (readBody reserves from it). */
+  budget: BodyBudget;
 }
 
 export type Handler = (ctx: Ctx) => Promise<void> | void;

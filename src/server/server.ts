@@ -1,7 +1,9 @@
 // `megafs serve`: the ciphertext-only store server. Holds accounts (SQLite) and objects
 // (a directory per account, or S3 through a BackendFactory); it never sees a key and
-// imports nothing from src/crypto or src/vfs. Limits: body size, concurrent requests,
-// header and request timeouts (docs/protocol.md "Limits").
+// imports nothing from src/crypto or src/vfs. Limits: body size, body bytes in memory,
+// concurrent requests, header and request timeouts (docs/protocol.md "Limits"). Before it
+// listens it locks the data directory, removes interrupted temp files and recounts usage
+// (src/server/recover.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,14 +16,19 @@ import { padme } from '../format/padding.js';
 import { AccountDb } from './accounts.js';
 import { accountRoutes } from './api-account.js';
 import { objectRoutes } from './api-objects.js';
-import { AuthCache, Throttle, type ThrottleOptions } from './auth.js';
+import { AuthCache, LoginThrottle, Throttle, type LoginThrottleOptions } from './auth.js';
 import { fsBackends, type BackendFactory } from './backend.js';
+import { BodyBudget } from './body-budget.js';
 import type { ApiDeps } from './context.js';
 import { sendError, sendJson, unreadBody, type Log } from './respond.js';
+import { recoverAccounts, lockDataDir } from './recover.js';
 import { Router } from './router.js';
 
 /** The largest sealed object the format produces: a padded 16 MiB payload (16.5 MiB). */
 export const DEFAULT_MAX_OBJECT_BYTES = padme(MAX_PAYLOAD_BYTES + LENGTH_PREFIX_BYTES) + OBJECT_HEADER_BYTES + TAG_BYTES;
+
+/** Default budget of request-body bytes in memory at once (BodyBudget). */
+export const DEFAULT_BODY_BUDGET_BYTES = 256 * 1024 * 1024;
 
 export interface ServerOptions {
   /** Data directory: accounts.db, server.key, accounts/<id>/objects. */
@@ -35,11 +42,17 @@ export interface ServerOptions {
   maxObjectBytes?: number;
   /** Requests handled at once; more get 503 + Retry-After. Default 64. */
   maxConcurrent?: number;
+  /** Request-body bytes held in memory at once over all requests (docs/protocol.md
+   *  "Limits"); a body that does not fit waits. Default 256 MiB. */
+  bodyBudgetBytes?: number;
+  /** How long a body waits for the budget before 503 + Retry-After. Default 10 s (under
+   *  the client's 30 s of silence, after which it would give up on its own). */
+  bodyWaitMs?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Object backends per account; default: directories under dataDir. */
   backends?: BackendFactory;
-  loginThrottle?: ThrottleOptions;
+  loginThrottle?: LoginThrottleOptions;
   allowSignup?: boolean;
   /** The URL clients use (behind a proxy); default: the listening address. */
   publicUrl?: string;
@@ -75,6 +88,16 @@ async function serverSecret(dataDir: string): Promise<Buffer> {
   }
 }
 
+/** The request target as a URL; E_USAGE for one that does not parse (an absolute-form
+ *  target with a broken host, say), which would otherwise throw a TypeError (500). */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new StoreError('E_USAGE', 'bad request target');
+  }
+}
+
 function clientIp(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').pop()?.trim() : '';
   return forwarded || (req.socket.remoteAddress ?? '');
@@ -84,11 +107,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'accounts'), { recursive: true, mode: 0o700 });
   const log = opts.log ?? ((line: string) => process.stderr.write(`megafs serve: ${line}\n`));
-  const db = new AccountDb(join(dataDir, 'accounts.db'));
+  const lock = lockDataDir(dataDir);
+  let db: AccountDb | null = null;
+  try {
+    db = new AccountDb(join(dataDir, 'accounts.db'));
+    if (!opts.backends) {
+      const r = await recoverAccounts(dataDir, db);
+      log(`start-up check: ${r.accounts} accounts, ${r.objects} objects, ${r.tempsRemoved} interrupted temp files removed, ` +
+        `usage corrected for ${r.corrected} accounts (${r.ms} ms)`);
+    }
+    return await listen(opts, dataDir, db, lock, log);
+  } catch (e) {
+    db?.close();
+    lock.release();
+    throw e;
+  }
+}
+
+/** Build the routes and the HTTP server on an open, checked data directory. */
+async function listen(opts: ServerOptions, dataDir: string, db: AccountDb, lock: { release(): void }, log: Log): Promise<RunningServer> {
   const deps: ApiDeps = {
     db,
     backends: opts.backends ?? fsBackends(dataDir),
-    loginThrottle: new Throttle(opts.loginThrottle),
+    loginThrottle: new LoginThrottle(opts.loginThrottle),
     signupThrottle: new Throttle({ freeFailures: 20, baseDelayMs: 10_000 }),
     authCache: new AuthCache(),
     serverSecret: await serverSecret(dataDir),
@@ -103,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   opts.routes?.(router, deps);
 
   const maxConcurrent = opts.maxConcurrent ?? 64;
+  const budget = new BodyBudget(opts.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES, opts.bodyWaitMs ?? 10_000);
   let active = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
@@ -111,7 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       active++;
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestUrl(req);
         const match = router.match(req.method ?? 'GET', url.pathname);
         if (match === null) throw new StoreError('E_NOT_FOUND', 'no such endpoint');
         if ('allowed' in match) {
@@ -120,7 +162,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             ...(unreadBody(req) ? { Connection: 'close' } : {}),
           });
         }
-        await match.handler({ req, res, url, params: match.params, ip: clientIp(req, opts.trustProxy ?? false) });
+        await match.handler({ req, res, url, params: match.params, ip: clientIp(req, opts.trustProxy ?? false), budget });
       } finally {
         active--;
       }
@@ -156,6 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       server.closeAllConnections();
       await closed;
       db.close();
+      lock.release();
     },
   };
 }

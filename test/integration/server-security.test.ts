@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { Throttle } from '../../src/server/auth.js';
+import { addressKey, LoginThrottle, Throttle } from '../../src/server/auth.js';
 import { bearer } from '../../src/store/http-client.js';
 import { fetchKdfParams, login, signup } from '../../src/store/http-account.js';
 import { HttpStore } from '../../src/store/http.js';
@@ -116,7 +116,7 @@ test('server: wrong or missing credentials get 401 and leak nothing', async (t) 
 });
 
 test('server: brute force on login is slowed per address', async (t) => {
-  const server = await startTestServer({ loginThrottle: { freeFailures: 3, baseDelayMs: 60_000 } });
+  const server = await startTestServer({ loginThrottle: { freeFailures: 3, freeFailuresPerAddress: 3, baseDelayMs: 60_000 } });
   t.teardown(() => server.close());
   const u = await newUser(server.url);
   // Failures spread over names still count against the address...
@@ -149,7 +149,7 @@ test('server: recently accepted credentials open only their own account, and wro
 });
 
 test('server: behind a proxy (--trust-proxy) addresses come from X-Forwarded-For', async (t) => {
-  const server = await startTestServer({ trustProxy: true, loginThrottle: { freeFailures: 1, baseDelayMs: 60_000 } });
+  const server = await startTestServer({ trustProxy: true, loginThrottle: { freeFailures: 1, freeFailuresPerAddress: 1, baseDelayMs: 60_000 } });
   t.teardown(() => server.close());
   const u = await newUser(server.url);
   const as = (ip: string, secret: Uint8Array, user = u.user) =>
@@ -159,21 +159,47 @@ test('server: behind a proxy (--trust-proxy) addresses come from X-Forwarded-For
   t.is((await as('10.0.0.2', u.authSecret)).status, 200);
 });
 
-test('throttle: per-key delays start after the free failures and double', (t) => {
-  const th = new Throttle({ freeFailures: 2, baseDelayMs: 1000, maxDelayMs: 3000 });
+test('throttle: per-key delays start after the free failures, double, and are forgotten', (t) => {
+  const th = new Throttle({ freeFailures: 2, baseDelayMs: 1000, maxDelayMs: 3000, forgetMs: 60_000 });
   const now = 1_000_000;
-  th.fail(['u:a', 'ip:1'], now);
-  th.fail(['u:a', 'ip:2'], now);
-  t.is(th.waitMs(['u:a'], now), 1000); // per user, across addresses
+  th.fail(['a', 'ip:1'], now);
+  th.fail(['a', 'ip:2'], now);
+  t.is(th.waitMs(['a'], now), 1000);
   t.is(th.waitMs(['ip:1'], now), 0);
-  th.fail(['u:a'], now);
-  t.is(th.waitMs(['u:a'], now), 2000);
-  th.fail(['u:a'], now);
-  t.is(th.waitMs(['u:a'], now), 3000); // capped
-  t.is(th.waitMs(['u:a'], now + 5000), 0);
-  th.succeed('u:a');
-  th.fail(['u:a'], now);
-  t.is(th.waitMs(['u:a'], now), 0);
+  th.fail(['a'], now);
+  t.is(th.waitMs(['a'], now), 2000);
+  th.fail(['a'], now);
+  t.is(th.waitMs(['a'], now), 3000); // capped
+  t.is(th.waitMs(['a'], now + 5000), 0);
+  th.fail(['a'], now + 61_000 + 3000); // quiet for longer than forgetMs: counted from 1 again
+  t.is(th.waitMs(['a'], now + 64_000), 0);
+  th.succeed('a');
+  th.fail(['a'], now);
+  t.is(th.waitMs(['a'], now), 0);
+});
+
+test('login throttle: per (address, account) and per address, never per account alone', (t) => {
+  const th = new LoginThrottle({ freeFailures: 2, freeFailuresPerAddress: 4, baseDelayMs: 1000 });
+  const now = 1_000_000;
+  for (let i = 0; i < 10; i++) th.fail('10.0.0.1', 'alice', now);
+  t.true(th.waitMs('10.0.0.1', 'alice', now) > 0);
+  t.true(th.waitMs('::ffff:10.0.0.1', 'bob', now) > 0); // the address is throttled, however written
+  t.is(th.waitMs('10.0.0.2', 'alice', now), 0); // the owner elsewhere is not
+  th.fail('2001:db8:1:2::1', 'carol', now);
+  th.fail('2001:db8:1:2:ffff::9', 'carol', now); // the same /64
+  t.true(th.waitMs('2001:db8:1:2::77', 'carol', now) > 0);
+  t.is(th.waitMs('2001:db8:1:3::1', 'carol', now), 0);
+  th.succeed('10.0.0.1', 'alice'); // clears the pair, not the address
+  t.true(th.waitMs('10.0.0.1', 'alice', now) > 0);
+});
+
+test('addressKey: IPv4 as it is, IPv4-mapped unwrapped, IPv6 by its /64', (t) => {
+  t.is(addressKey('127.0.0.2'), '127.0.0.2');
+  t.is(addressKey('::ffff:127.0.0.2'), '127.0.0.2');
+  t.is(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+  t.is(addressKey('2001:0db8:0000:0000:1:2:3:4'), '2001:db8:0:0::/64');
+  t.is(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  t.is(addressKey('::1'), '0:0:0:0::/64');
 });
 
 test('server: the kdf endpoint does not reveal whether a user exists', async (t) => {

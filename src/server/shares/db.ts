@@ -58,12 +58,12 @@ export class ShareDb {
   }
 
   /** E_CONFLICT when the id exists, E_USAGE when it is malformed. */
-  create(id: string, accountId: string, manifest: Uint8Array, objectIds: string[], objectBytes: number, expiresMs: number | null): void {
+  create(id: string, accountId: string, manifest: Buffer, objectIds: string[], objectBytes: number, expiresMs: number | null): void {
     if (!SHARE_ID_RE.test(id)) throw new StoreError('E_USAGE', 'a share id is 16 bytes, base64url');
     this.db.exec('BEGIN IMMEDIATE');
     try {
       this.db.prepare('INSERT INTO shares (id, account_id, manifest, object_bytes, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(id, accountId, Buffer.from(manifest), objectBytes, Date.now(), expiresMs);
+        .run(id, accountId, manifest, objectBytes, Date.now(), expiresMs);
       const add = this.db.prepare('INSERT OR IGNORE INTO share_objects (share_id, object_id) VALUES (?, ?)');
       for (const o of objectIds) add.run(id, o);
       this.db.exec('COMMIT');

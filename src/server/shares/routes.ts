@@ -6,13 +6,13 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { isObjectId } from '../../store/store.js';
-import { Throttle } from '../auth.js';
-import { readJson } from '../body.js';
+import { addressKey, rateLimited, Throttle } from '../auth.js';
+import { decodeBase64Field, optionalIntegerField, readJsonObject, stringArrayField, stringField } from '../body.js';
 import { requireAccount, type ApiDeps } from '../context.js';
 import { sendJson } from '../respond.js';
 import type { Ctx, Router } from '../router.js';
 import { checkAdmin } from './admin.js';
-import { ShareDb, type ShareRow } from './db.js';
+import { SHARE_ID_RE, ShareDb, type ShareRow } from './db.js';
 import { requireLive, ShareUnavailable, STATUS_FOR_STATE } from './errors.js';
 import { parseRange } from './range.js';
 import { registerWebRoutes } from './web.js';
@@ -53,11 +53,9 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
 
   /** The live share `id`, counting unknown ids against the caller's IP. */
   const live = (ctx: Ctx, id: string) => {
-    const key = [`share-miss:${ctx.ip}`];
+    const key = [addressKey(ctx.ip)];
     const waitMs = misses.waitMs(key);
-    if (waitMs > 0) {
-      throw Object.assign(new StoreError('E_RATE_LIMIT', 'too many unknown links; try again later'), { retryAfterS: Math.ceil(waitMs / 1000) });
-    }
+    if (waitMs > 0) throw rateLimited('too many unknown links; try again later', waitMs);
     const s = shares.state(id);
     if (s.state === 'missing') misses.fail(key);
     requireLive(s);
@@ -75,24 +73,24 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
 
   router.add('POST', /^\/v1\/shares$/, async (ctx) => {
     const account = owner(ctx);
-    const body = await readJson(ctx.req, CREATE_LIMIT_BYTES) as { id?: unknown; manifest?: unknown; objects?: unknown; expiresMs?: unknown };
-    if (typeof body.id !== 'string' || typeof body.manifest !== 'string' || !Array.isArray(body.objects) || !body.objects.every((o) => typeof o === 'string' && isObjectId(o))) {
-      throw new StoreError('E_USAGE', 'a share needs {id, manifest: base64, objects: [object ids], expiresMs}');
-    }
-    const expiresMs = body.expiresMs ?? null;
-    if (expiresMs !== null && !Number.isSafeInteger(expiresMs)) throw new StoreError('E_USAGE', 'bad expiresMs');
-    const manifest = Buffer.from(body.manifest, 'base64');
+    const body = await readJsonObject(ctx, CREATE_LIMIT_BYTES);
+    const id = stringField(body, 'id');
+    if (!SHARE_ID_RE.test(id)) throw new StoreError('E_USAGE', 'a share id is 16 bytes, base64url');
+    const objects = stringArrayField(body, 'objects', isObjectId, 'object ids');
+    const expiresMs = optionalIntegerField(body, 'expiresMs');
+    const manifest = decodeBase64Field(stringField(body, 'manifest'), 'manifest', 'base64');
+    delete body.manifest; // its text may go before the object sizes are looked up
     if (manifest.length === 0 || manifest.length > 16 << 20) throw new StoreError('E_USAGE', 'bad manifest size');
     // The owner may only share objects it holds; their sizes are what the operator sees.
     const backend = await deps.backends(account.id);
     let objectBytes = manifest.length;
-    for (const id of new Set(body.objects as string[])) {
-      const size = await backend.size(id);
-      if (size === null) throw new StoreError('E_NOT_FOUND', `object ${id.slice(0, 16)}… is not in this account`);
+    for (const objectId of new Set(objects)) {
+      const size = await backend.size(objectId);
+      if (size === null) throw new StoreError('E_NOT_FOUND', `object ${objectId.slice(0, 16)}… is not in this account`);
       objectBytes += size;
     }
-    shares.create(body.id, account.id, manifest, body.objects as string[], objectBytes, expiresMs as number | null);
-    sendJson(ctx.res, 201, rowJson(shares.row(body.id)!));
+    shares.create(id, account.id, manifest, objects, objectBytes, expiresMs);
+    sendJson(ctx.res, 201, rowJson(shares.row(id)!));
   });
 
   router.add('GET', /^\/v1\/shares$/, (ctx) => {
@@ -142,9 +140,9 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
   });
   router.add('PUT', new RegExp(`^/v1/admin/takedowns/${ID}$`), async (ctx) => {
     checkAdmin(ctx, deps.adminTokenHash, deps.loginThrottle);
-    const body = await readJson(ctx.req, 64 << 10) as { reason?: unknown };
-    if (typeof body.reason !== 'string' || body.reason.trim() === '') throw new StoreError('E_USAGE', 'a take-down needs a reason');
-    if (!shares.takedown(ctx.params[0], body.reason.trim())) throw new StoreError('E_NOT_FOUND', 'no such share');
+    const reason = stringField(await readJsonObject(ctx, 64 << 10), 'reason').trim();
+    if (reason === '') throw new StoreError('E_USAGE', 'a take-down needs a reason');
+    if (!shares.takedown(ctx.params[0], reason)) throw new StoreError('E_NOT_FOUND', 'no such share');
     sendJson(ctx.res, 200, rowJson(shares.row(ctx.params[0])!));
   });
   router.add('DELETE', new RegExp(`^/v1/admin/takedowns/${ID}$`), (ctx) => {
