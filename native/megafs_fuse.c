@@ -29,7 +29,7 @@ enum {
   OP_LOOKUP, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKDIR, OP_UNLINK, OP_RMDIR, OP_SYMLINK,
   OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR,
   OP_READDIR, OP_READDIRPLUS, OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR,
-  OP_LISTXATTR, OP_REMOVEXATTR, OP_CREATE, OP_INTERRUPT, OP_FORGET, OP_EXIT, OP_INIT
+  OP_LISTXATTR, OP_REMOVEXATTR, OP_CREATE, OP_INTERRUPT, OP_FORGET, OP_EXIT, OP_INIT, OP_FALLOCATE
 };
 
 typedef struct session {
@@ -279,6 +279,12 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
   dispatch(req, OP_FSYNC, 3, a);
 }
 
+static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi) {
+  napi_env env = ENV(req);
+  napi_value a[] = {num(env, ino), num(env, FH(fi)), num(env, mode), num(env, (double)offset), num(env, (double)length)};
+  dispatch(req, OP_FALLOCATE, 5, a);
+}
+
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   napi_env env = ENV(req);
   napi_value a[] = {num(env, ino), num(env, fi->flags)};
@@ -362,6 +368,7 @@ static const struct fuse_lowlevel_ops OPS = {
   .fsync = ll_fsync, .opendir = ll_opendir, .readdir = ll_readdir, .readdirplus = ll_readdirplus,
   .releasedir = ll_releasedir, .fsyncdir = ll_fsyncdir, .statfs = ll_statfs, .setxattr = ll_setxattr,
   .getxattr = ll_getxattr, .listxattr = ll_listxattr, .removexattr = ll_removexattr, .create = ll_create,
+  .fallocate = ll_fallocate,
 };
 
 /* ---- the request loop ------------------------------------------------------------- */
