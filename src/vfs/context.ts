@@ -52,6 +52,8 @@ export interface VfsContext {
   active?(): void;
   /** An explicit commit; `waitMs` bounds the wait for the store (fsync). */
   commit(background?: boolean, waitMs?: number): Promise<void>;
+  /** The commit of an fsync: bounded by the mount's fsync wait (E_UNAVAILABLE after it). */
+  commitBounded(): Promise<void>;
   recordError(line: string): void;
   status(): VfsStatus;
   /** The store is away or the cache is more than half full of data not yet uploaded. */

@@ -86,6 +86,8 @@ export interface DriveOptions {
   hostName: string;
   log: (line: string) => void;
   commitDelayMs: number;
+  /** How long fsync waits for the store before it reports EIO. */
+  fsyncWaitMs: number;
   memCacheBytes: number;
   /** Keep written chunks in the memory cache (else their buffers are reused). */
   keepWritten: boolean;
@@ -472,6 +474,19 @@ export class Drive implements VfsContext {
         if (!isPermanentRefusal(e) || attempt >= 3) throw e;
       }
     }
+  }
+
+  /** An explicit commit bounded by fsyncWaitMs: rejects with E_UNAVAILABLE once that has
+   *  passed (uploads or a compare-and-swap the store does not answer); the commit itself
+   *  goes on, and a later one takes over what it did not finish. */
+  commitBounded(): Promise<void> {
+    const waitMs = this.opts.fsyncWaitMs;
+    const run = this.commit(false, waitMs);
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new StoreError('E_UNAVAILABLE', `the store did not answer within ${Math.round(waitMs / 1000)} s`)), waitMs + 500);
+      t.unref();
+      run.then(() => { clearTimeout(t); resolve(); }, (e: Error) => { clearTimeout(t); reject(e); });
+    });
   }
 
   spaceTight(): boolean {

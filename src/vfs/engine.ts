@@ -39,8 +39,6 @@ const RENAME_EXCHANGE = 2;
 const MAX_FILE_BYTES = 2 ** 52;
 /** fallocate(2) mode bits (linux/falloc.h). */
 const FALLOC = { KEEP_SIZE: 0x01, PUNCH_HOLE: 0x02, ZERO_RANGE: 0x10 } as const;
-/** How long fsync waits for the store before it reports EIO (the data stays journaled). */
-const FSYNC_WAIT_MS = 10_000;
 
 interface Handle {
   node: Node;
@@ -397,7 +395,7 @@ export class VfsEngine implements Vfs {
     this.data.reportErrors(n);
   }
 
-  /** fsync: seal this file and commit, waiting at most FSYNC_WAIT_MS for the store. A
+  /** fsync: seal this file and commit, waiting at most fsyncWaitMs for the store. A
    *  store that does not answer is EIO once for this state of the file (errseq). */
   async fsync(fh: number): Promise<void> {
     const h = this.handle(fh);
@@ -412,7 +410,7 @@ export class VfsEngine implements Vfs {
       this.data.reportErrors(f);
     }
     try {
-      await this.ctx.commit(false, FSYNC_WAIT_MS);
+      await this.ctx.commitBounded();
     } catch (e) {
       if (f) this.data.reportErrors(f); // the wait may have ended in a refusal of this file
       if (fh % 2 === 1) return; // a read-only descriptor never reports write errors

@@ -41,6 +41,8 @@ export interface OpenVfsOptions {
   log?: (line: string) => void;
   /** Delay from a change to the commit of a new root (default 1000 ms). */
   commitDelayMs?: number;
+  /** How long fsync waits for the store before it reports EIO (default 10 s). */
+  fsyncWaitMs?: number;
   /** Parallel uploads (default 8). */
   uploadConcurrency?: number;
   /** The newest root any program on this machine has seen of this drive (the drive
@@ -115,7 +117,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   const uploader = new Uploader(opts.store, cache, opts.uploadConcurrency ?? 8, UPLOAD_MEM_BYTES, (line) => ref.drive?.recordError(line));
   const drive = new Drive({
     store: opts.store, keys: opts.keys, stateDir: opts.stateDir, deviceIdHex: deviceHex(opts.deviceId),
-    hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, memCacheBytes: opts.memCacheBytes ?? defaultMemCacheBytes(),
+    hostName: opts.hostName ?? hostname(), log, commitDelayMs: opts.commitDelayMs ?? 1000, fsyncWaitMs: opts.fsyncWaitMs ?? 10_000, memCacheBytes: opts.memCacheBytes ?? defaultMemCacheBytes(),
     keepWritten: opts.keepWritten ?? true,
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;

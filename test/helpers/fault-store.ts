@@ -1,6 +1,7 @@
 // A Store wrapper that injects faults, for the fault-injection suite: the Nth operation
 // from now (of the kinds asked for) fails with EIO (the store answered with an error),
-// E_QUOTA (a permanent refusal), stalls until heal(), or "crashes" the process (calls
+// E_QUOTA (a permanent refusal), stalls (until heal(), or `stallMs`: a slow request), or
+// "crashes" the process (calls
 // onCrash, which abandons the vfs, then fails). `down` fails every call (E_UNAVAILABLE);
 // `quotaFull` refuses every put (E_QUOTA). Everything else goes to the real store below.
 import { StoreError } from '../../src/errors.js';
@@ -14,6 +15,8 @@ export class FaultStore implements Store {
   down = false;
   quotaFull = false;
   onCrash: () => void = () => undefined;
+  /** A stalled request goes on by itself after this long (a very slow store). */
+  stallMs = 2000;
   /** Operations that went through (any kind). */
   ops = 0;
   private armed: { countdown: number; fault: Fault; kinds: Set<OpKind> } | null = null;
@@ -65,7 +68,10 @@ export class FaultStore implements Store {
         this.onCrash();
         throw new StoreError('E_UNAVAILABLE', 'fault: the process died here');
       }
-      await new Promise<void>((resolve) => this.stalled.push(resolve));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.stallMs);
+        this.stalled.push(() => { clearTimeout(t); resolve(); });
+      });
     }
     this.ops++;
   }

@@ -106,7 +106,7 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
     const start = async (machine: string, store: Store, cache = cacheDir): Promise<VfsHandle> => {
       const v = await openVfs({
         store, keys, stateDir: join(dir, machine), cacheDir: cache, cacheSizeBytes: 64 * MiB,
-        deviceId: machine, log: () => undefined, commitDelayMs: 20, memCacheBytes: 1,
+        deviceId: machine, log: () => undefined, commitDelayMs: 20, memCacheBytes: 1, fsyncWaitMs: 500,
       });
       opened.push(v);
       return v;
@@ -310,7 +310,8 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
     console.error(`fault suite run ${run} failed: ${(e as Error).stack ?? String(e)}`);
     throw e;
   })), {
-    numRuns: runs, endOnFailure: true,
+    // MEGAFS_FAULT_RUNS=N: a longer soak than the default of each test.
+    numRuns: Number(process.env.MEGAFS_FAULT_RUNS ?? runs), endOnFailure: true,
     // Replay a failure: MEGAFS_FAULT_SEED=<seed> MEGAFS_FAULT_PATH=<path> from its report.
     ...(process.env.MEGAFS_FAULT_SEED ? { seed: Number(process.env.MEGAFS_FAULT_SEED), path: process.env.MEGAFS_FAULT_PATH } : {}),
   });
