@@ -271,18 +271,26 @@ export class FileData {
         throw fsError('ENOSPC', 'the cache is full of data not yet uploaded');
       }
       const newSize = Math.max(f.size, end);
+      // First the buffers of the partial chunks (reading what they hold may fail: the
+      // store is away and the chunk not cached), then, synchronously, the copy: a write
+      // that fails changes nothing, never half of its range.
+      const spans = planRange(position, data.length);
+      const bufs: (Uint8Array | null)[] = [];
+      for (const s of spans) {
+        const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
+        bufs.push(s.length === CHUNK_SIZE ? null : await this.bufferFor(f, s.chunkIndex, s.offsetInChunk + s.length, whole));
+      }
       let adopted = false;
-      for (const s of planRange(position, data.length)) {
+      for (const [k, s] of spans.entries()) {
         const piece = data.subarray(s.bufferOffset, s.bufferOffset + s.length);
-        if (s.length === CHUNK_SIZE) {
+        const b = bufs[k];
+        if (b === null) {
           // A whole chunk: adopt the caller's private copy (engine.write made it), no copy.
           this.setDirty(f, s.chunkIndex, piece);
           adopted = true;
-          continue;
+        } else {
+          b.set(piece, s.offsetInChunk);
         }
-        const whole = s.offsetInChunk === 0 && s.length >= chunkPlainLength(s.chunkIndex, newSize);
-        const b = await this.bufferFor(f, s.chunkIndex, s.offsetInChunk + s.length, whole);
-        b.set(piece, s.offsetInChunk);
       }
       // Copied into dirty buffers (an unaligned 1 MiB write): its memory serves the next write.
       if (!adopted) recycleChunkBuffer(data);
