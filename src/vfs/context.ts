@@ -56,7 +56,7 @@ export interface VfsContext {
   commitBounded(): Promise<void>;
   recordError(line: string): void;
   status(): VfsStatus;
-  /** The store is away or the cache is more than half full of data not yet uploaded. */
+  /** The cache is more than half full of data not yet uploaded. */
   spaceTight(): boolean;
   shutdown(): Promise<void>;
 }

@@ -490,7 +490,7 @@ export class Drive implements VfsContext {
   }
 
   spaceTight(): boolean {
-    return this.uploader.storeAway || (this.cache.pinnedBytes + this.dirtyBytes) * 2 > this.cache.limitBytes;
+    return (this.cache.pinnedBytes + this.dirtyBytes) * 2 > this.cache.limitBytes;
   }
 
   status(): VfsStatus {

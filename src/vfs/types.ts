@@ -63,9 +63,11 @@ export interface Vfs {
    *  close() sends one, so that is one round trip fewer per file read. */
   readonly readOnlyHandlesOdd?: boolean;
   /** Optional; true while a writer opened now should bypass the kernel's page cache
-   *  (FOPEN_DIRECT_IO): the store is away or the cache is more than half full of data not
-   *  yet uploaded, so a write that does not fit must fail with ENOSPC at that write()
-   *  (the kernel's writeback cache would take it and report the failure only at close). */
+   *  (FOPEN_DIRECT_IO): the cache is more than half full of data not yet uploaded, so a
+   *  write that does not fit must fail with ENOSPC at that write() (the kernel's
+   *  writeback cache would take it and report the failure only at close). Such a handle
+   *  cannot be mapped shared and writable (the kernel refuses MAP_SHARED on direct I/O
+   *  without FUSE_DIRECT_IO_ALLOW_MMAP, which libfuse 3.14 cannot ask for). */
   writeThrough?(): boolean;
   getattr(path: string): Promise<Attr>;
   /** getattr, but null for a missing name instead of ENOENT (a FUSE lookup of a name

@@ -52,8 +52,6 @@ export class Uploader {
   /** Refused for good by the store (E_QUOTA, E_TOO_LARGE): not retried until retryRefused(). */
   private readonly refused = new Map<string, { error: Error; owner: object | null }>();
   private memBytes = 0;
-  /** The last upload attempt failed for a transient reason (the store is away). */
-  storeAway = false;
   private closed = false;
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
@@ -159,7 +157,6 @@ export class Uploader {
           if (!bytes) throw vanished();
           await this.store.put(p.id, bytes);
         }
-        this.storeAway = false;
         this.finish(p);
         return;
       } catch (e) {
@@ -169,7 +166,6 @@ export class Uploader {
           this.refuse(p, e as Error);
           return;
         }
-        this.storeAway = true;
         if (p.attempts === FAIL_REPORT_ATTEMPTS) {
           this.reportError(`upload of ${p.id.slice(0, 16)} failed: ${(e as Error).message} (retrying)`);
         }
