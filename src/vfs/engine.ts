@@ -107,8 +107,10 @@ export class VfsEngine implements Vfs {
           for (const e of entries) m.set(e.name, this.nodeFromEntry(e, dir, this.ctx.fingerprint(e)));
           if (!dir.children) dir.children = m;
         } catch (e) {
-          this.ctx.log(`megafs: cannot read directory ${pathOf(dir) ?? '?'}: ${(e as Error).message}`);
-          throw fsError('EIO', `directory ${pathOf(dir) ?? '?'}`);
+          // One line per failed load; the directory stays unloaded, so a later call tries
+          // again (the object may be back: fsck --repair).
+          this.ctx.log(`megafs: cannot read directory ${pathOf(dir) ?? '?'} (tree object ${dir.treeId}): ${(e as Error).message}`);
+          throw fsError('EIO', `directory ${pathOf(dir) ?? '?'} cannot be read (tree object ${dir.treeId?.slice(0, 16)}…; see megafs fsck)`);
         } finally {
           dir.loading = null;
         }

@@ -64,7 +64,7 @@ export class FileData {
       try {
         f.chunks = await this.ctx.tree.loadChunkLists(f.lists ?? []);
       } catch (e) {
-        this.ctx.log(`megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} failed its check: ${(e as Error).message}`);
+        this.ctx.log(`megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} (objects ${(f.lists ?? []).map(([, id]) => id).join(', ')}) cannot be read: ${(e as Error).message}`);
         throw fsError('EIO', `chunk list of ${pathOf(f)}`);
       }
       f.lists = null;
@@ -104,7 +104,7 @@ export class FileData {
           const local = await this.ctx.reader.readObject(id);
           got = local ? { ...local, checked: false, owned: false } : await this.ctx.fetchChunk(id);
         } catch (e) {
-          this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
+          this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} (object ${id}) of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex}`);
         }
         try {
@@ -114,7 +114,7 @@ export class FileData {
           this.ctx.memSet(id, plain);
           return plain;
         } catch (e) {
-          this.ctx.log(`megafs: chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
+          this.ctx.log(`megafs: chunk ${chunkIndex} (object ${id}) of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex} failed its integrity check`);
         } finally {
           got.release?.();
