@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { megafs, run, tempHome, type Home } from '../helpers/cli.js';
 import { check, testMount } from '../helpers/mount.js';
+import { startTestServer } from '../helpers/server.js';
 
 interface Report {
   clean: boolean;
@@ -30,9 +31,9 @@ async function fsckJson(h: Home, args: string[], code: number): Promise<Report> 
   return JSON.parse(r.stdout) as Report;
 }
 
-/** Every object file under a directory store (or a cache): id -> path. */
+/** Every object file under a directory store, a cache or a `megafs serve` data directory: id -> path. */
 async function objects(dir: string): Promise<Map<string, string>> {
-  const out = check(await run('find', [join(dir, 'objects'), '-type', 'f']), 'find').split('\n').filter(Boolean);
+  const out = check(await run('find', [dir, '-path', '*/objects/*', '-type', 'f']), 'find').split('\n').filter(Boolean);
   return new Map(out.filter((p) => /^[0-9a-f]{64}$/.test(basename(p))).map((p) => [basename(p), p]));
 }
 
@@ -223,6 +224,25 @@ test('two replicated directory stores, one lost a chunk and the cache too: fsck 
   const out = join(h.dir, 'b.out');
   check(await megafs(['get', '/b.bin', out], h.env), 'get');
   t.true((await readFile(out)).equals(bytes));
+});
+
+test('megafs serve keeps only the current root: the fallback comes from the roots this machine saw', async (t) => {
+  const server = await startTestServer();
+  t.teardown(() => server.close());
+  const h = await initHome(t, ['--store', server.url, '--user', 'erin']);
+  await put(h, 'a.txt', 'kept\n');
+  const before = await objects(server.dataDir);
+  await put(h, 'b.bin', randomBytes(150_000));
+  const chunk = (await added(before, await objects(server.dataDir)))[0];
+  await rm(chunk.path);
+  await rm(await cacheFile(h, chunk.id));
+  const r = await fsckJson(h, [], 6);
+  t.like(r.damaged[0], { path: '/b.bin', id: chunk.id, recoverable: false });
+  t.deepEqual(r.fallback!.changes, [{ path: '/b.bin', change: 'removed', type: 'file' }]);
+  const back = await fsckJson(h, ['--repair', '--rollback'], 0);
+  t.is(back.fallback!.written!.version, String(BigInt(r.root!.version) + 1n));
+  t.is(check(await megafs(['ls', '/'], h.env), 'ls').trim(), 'a.txt');
+  t.like(await fsckJson(h, [], 0), { clean: true, damaged: [] });
 });
 
 test('fsck: --rollback without --repair is a usage error; --rollback refuses while the drive is mounted', async (t) => {
