@@ -224,6 +224,37 @@ test('two replicated directory stores, one lost a chunk and the cache too: fsck 
   const out = join(h.dir, 'b.out');
   check(await megafs(['get', '/b.bin', out], h.env), 'get');
   t.true((await readFile(out)).equals(bytes));
+
+  // A store that does not answer is not damage, but fsck could not check it: exit 5.
+  await rename(s2, `${s2}.away`);
+  const away = await megafs(['fsck', '--json'], h.env);
+  t.is(away.code, 5, away.stderr);
+  const j = JSON.parse(away.stdout) as Report & { incomplete: boolean; stores: Array<{ name: string; objects: number | null }> };
+  t.like(j, { clean: true, incomplete: true, damaged: [] });
+  t.is(j.stores[1].objects, null);
+  t.regex(away.stderr, /^megafs: not every store answered/);
+});
+
+test('a current root that does not open: fsck says so and --repair --rollback writes the newest intact earlier root above it', async (t) => {
+  const h = await initHome(t);
+  await put(h, 'a.txt', 'a\n');
+  await put(h, 'b.txt', 'b\n');
+  const roots = join(h.dir, 'store', 'roots');
+  const newest = check(await run('ls', [roots]), 'ls').trim().split('\n').pop()!;
+  const bytes = await readFile(join(roots, newest));
+  bytes[bytes.length - 1] ^= 1;
+  await rm(join(roots, newest)); // a hard link to the file that sealed it: replace, not rewrite
+  await writeFile(join(roots, newest), bytes);
+  const r = await megafs(['fsck', '--json'], h.env);
+  t.is(r.code, 6, r.stderr);
+  const j = JSON.parse(r.stdout) as Report & { rootError?: string };
+  t.truthy(j.rootError);
+  t.is(j.root, null);
+  t.deepEqual(j.fallback!.changes, [{ path: '/', change: 'unreadable', type: 'directory' }]);
+  const back = await fsckJson(h, ['--repair', '--rollback'], 0);
+  t.is(back.fallback!.written!.version, String(Number(newest) + 1));
+  t.regex(check(await megafs(['ls', '/'], h.env), 'ls'), /^a\.txt$/m);
+  t.like(await fsckJson(h, [], 0), { clean: true, root: { version: String(Number(newest) + 1) } });
 });
 
 test('megafs serve keeps only the current root: the fallback comes from the roots this machine saw', async (t) => {
