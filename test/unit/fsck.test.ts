@@ -1,7 +1,9 @@
 // The pieces of megafs fsck in-process, on a real drive in a temporary MEGAFS_HOME: the
 // root histories it falls back on (seen/ bounded at 64, a directory store's roots/), and
 // a sharded directory with one shard gone: the directory is damaged (its readdir is EIO,
-// never a partial listing that a commit could write back), the rest of the drive checks.
+// never a partial listing that a commit could write back), the rest of the drive checks;
+// and the fallback's invariant: its root is written only once its objects are back on the
+// stores, so a store that refuses them leaves the root as it was.
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,12 +15,13 @@ import { SeenRoots } from '../../src/drive/seen-root.js';
 import { openDriveVfs } from '../../src/drive/vfs.js';
 import { AAD_TREE } from '../../src/crypto/labels.js';
 import { openObject } from '../../src/crypto/object.js';
-import { openRoot } from '../../src/crypto/root.js';
+import { openRoot, rootHash } from '../../src/crypto/root.js';
 import { decodeTree, TREE_DIR_INDEX, TREE_DIR_LEAF } from '../../src/format/tree.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { FsStore } from '../../src/store/fs.js';
 import { cachedObjectPath } from '../../src/vfs/disk-cache.js';
 import { codeOf } from '../helpers/code-of.js';
+import { FaultStore } from '../helpers/fault-store.js';
 
 process.env.MEGAFS_TEST_KDF = '1';
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'megafs-fsck-'));
@@ -93,4 +96,48 @@ test('a sharded directory missing one shard: fsck names the directory and the ob
   t.is((await vfs.readdir('/')).length, 2);
   t.true(lines.some((l) => l.includes(`cannot read directory /big (tree object ${bigIndex})`)), lines.join('\n'));
   await vfs.close();
+});
+
+test('a fallback whose objects cannot be put back is not written; once they can, it is, as the next version', async (t) => {
+  const home = await tempDir();
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const paths = homePaths(home);
+  const cfg = newConfig([join(home, 'store')]);
+  const { drive } = await createNewDrive(cfg, 'pw', { paths });
+  t.teardown(() => drive.close());
+  for (const name of ['a.txt', 'b.txt']) {
+    const vfs = await openDriveVfs(drive, cfg, paths, { role: 'cli', log: () => undefined });
+    const fh = await vfs.create(`/${name}`, 0o644, 0o1);
+    await vfs.write(fh, new TextEncoder().encode(name), 0);
+    await vfs.release(fh);
+    await vfs.close();
+  }
+  const fsStore = drive.stores[0] as FsStore;
+  const history = await fsStore.rootHistory();
+  const [now, before] = history.map((r) => openRoot(nodePlatform, drive.keys, r.bytes));
+  const cacheDir = join(paths.cache, drive.header.driveId);
+  // The current top directory is gone everywhere; the earlier one only from the store.
+  await fsStore.delete(now.treeId);
+  await rm(cachedObjectPath(cacheDir, now.treeId));
+  await fsStore.delete(before.treeId);
+
+  const faulty = new FaultStore(fsStore);
+  faulty.quotaFull = true;
+  drive.stores[0] = faulty;
+  const opts = { repair: true, rollback: true, cacheDir, deviceIdHex: '1'.repeat(32) };
+  const refused = await fsck(drive, opts);
+  t.false(refused.clean);
+  t.is(refused.fallback?.root.version, before.version.toString());
+  t.is(refused.fallback?.written, null);
+  t.regex(refused.fallback?.refused ?? '', /could not all be put back/);
+  t.is(openRoot(nodePlatform, drive.keys, (await fsStore.getRoot())!.bytes).version, now.version, 'the root did not move');
+
+  faulty.heal();
+  const done = await fsck(drive, opts);
+  t.true(done.clean);
+  t.is(done.fallback?.written?.version, (now.version + 1n).toString());
+  const written = openRoot(nodePlatform, drive.keys, (await fsStore.getRoot())!.bytes);
+  t.like(written, { version: now.version + 1n, treeId: before.treeId, deviceId: '1'.repeat(32), prevRootHash: rootHash(nodePlatform, history[0].bytes) });
+  t.true(await fsStore.has(before.treeId));
+  t.deepEqual(done.fallback?.changes, [{ path: '/', change: 'unreadable', type: 'directory' }]);
 });
