@@ -86,23 +86,20 @@ test('a chunk missing from the store: the mount opens, other files read, that fi
   const cat = await run('cat', [join(m.dir, 'b.bin')]);
   t.not(cat.code, 0);
   t.regex(cat.stderr, /Input\/output error/);
+  t.not((await run('cat', [join(m.dir, 'b.bin')])).code, 0, 'read again: EIO again');
   t.regex(await m.sh('ls', []), /b\.bin/, 'the damaged file is still listed');
   const fsckMounted = await megafs(['fsck'], m.home.env);
   t.is(fsckMounted.code, 6, fsckMounted.stderr);
   t.regex(fsckMounted.stdout, new RegExp(`DAMAGED file /b\\.bin: chunk 0 ${chunk.id}: missing on fs:${m.storeDir}`));
   t.regex(fsckMounted.stderr, /^megafs: fsck: 1 damaged path/);
-  await m.unmount();
-  const log = (await readFile(join(m.home.dir, 'log', 'daemon.log'), 'utf8')).split('\n').filter((l) => l.includes(chunk.id));
-  t.true(log.length >= 1, 'a log line names the object');
-  for (const l of log) t.regex(l, /cannot fetch chunk 0 .* of \/b\.bin: /);
-
   const r = await fsckJson(m.home, [], 6);
   t.is(r.damaged.length, 1);
   t.like(r.damaged[0], { path: '/b.bin', what: 'file', id: chunk.id, kind: 'chunk', chunkIndex: 0, cache: 'missing', recoverable: false, repaired: false });
   t.deepEqual(r.damaged[0].stores, [{ name: `fs:${m.storeDir}`, state: 'missing' }]);
   t.is(r.checked.files, 2);
 
-  // The cache copy is back (the machine that wrote it): --repair uploads it.
+  // The cache copy is back (the machine that wrote it): --repair uploads it, under the
+  // running mount, which then reads the file without a remount.
   await rename(aside, cached);
   const seen = await fsckJson(m.home, [], 6);
   t.like(seen.damaged[0], { cache: 'ok', recoverable: true });
@@ -110,8 +107,12 @@ test('a chunk missing from the store: the mount opens, other files read, that fi
   t.like(repaired, { clean: true, repair: { copied: 1, failed: 0 }, unrecoverable: 0 });
   t.true(repaired.damaged[0].repaired);
   t.is((await objects(m.storeDir)).has(chunk.id), true);
-  const clean = await fsckJson(m.home, [], 0);
-  t.like(clean, { clean: true, damaged: [] });
+  t.true(Buffer.from(await readFile(join(m.dir, 'b.bin'))).equals(big), 'the mount reads it now');
+  await m.unmount();
+  const log = (await readFile(join(m.home.dir, 'log', 'daemon.log'), 'utf8')).split('\n').filter((l) => l.includes(chunk.id));
+  t.is(log.length, 1, 'one log line for the damaged object, however often it is read');
+  t.regex(log[0], /megafs: cannot fetch chunk 0 \(object [0-9a-f]{64}\) of \/b\.bin: /);
+  t.like(await fsckJson(m.home, [], 0), { clean: true, damaged: [] });
   await rm(cached); // read from the store alone
   await m.mount();
   t.true(Buffer.from(await readFile(join(m.dir, 'b.bin'))).equals(big));
