@@ -54,13 +54,17 @@ interface Verdict {
 }
 
 const EMPTY = new Uint8Array(0);
-/** Chunks located and opened at once (each is read from every store: up to 1 MiB each). */
-const CHUNK_PARALLEL = 4;
+/** Chunks located and opened at once, across all files (each is read from every store
+ *  and the cache: up to 1 MiB a copy). */
+const CHUNK_PARALLEL = 8;
 
 const childPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
 export class TreeWalker {
   private readonly verdicts = new Map<ObjectId, Promise<Verdict>>();
+  /** Chunk checks running, and those waiting for a turn (CHUNK_PARALLEL at once). */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(readonly copies: ObjectCopies, private readonly keys: DriveKeys) {}
 
@@ -115,14 +119,26 @@ export class TreeWalker {
     r.damage.push({ ...d, copies: v.copies, recoverable: v.opens, ...(v.error ? { error: v.error } : {}) });
   }
 
+  /** Run `fn` when fewer than CHUNK_PARALLEL chunk checks are running. */
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running >= CHUNK_PARALLEL) await new Promise<void>((go) => this.waiting.push(go));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Subdirectories one after another; up to CHUNK_PARALLEL files of a directory at once
+   *  (their chunks share the CHUNK_PARALLEL slots), so many small files do not go one by
+   *  one, and at most CHUNK_PARALLEL^2 checks wait for a slot. */
   private async dir(path: string, treeId: ObjectId, r: WalkResult): Promise<void> {
     r.directories++;
     const entries = await this.shard(path, treeId, r);
-    for (const e of entries) {
-      const p = childPath(path, e.name);
-      if (e.type === ENTRY_DIR && e.dirId) await this.dir(p, e.dirId, r);
-      else if (e.type === ENTRY_FILE && e.file) await this.file(p, e, r);
-    }
+    await eachLimited(entries.filter((e) => e.type === ENTRY_FILE && e.file), CHUNK_PARALLEL, (e) => this.file(childPath(path, e.name), e, r));
+    for (const e of entries) if (e.type === ENTRY_DIR && e.dirId) await this.dir(childPath(path, e.name), e.dirId, r);
   }
 
   /** The entries of one tree object of a directory (a leaf, or an index of shards);
@@ -157,10 +173,10 @@ export class TreeWalker {
     const chunkKey = chunkKeyFor(f.fileKey);
     const last = lastChunkIndex(e.size);
     await eachLimited(refs, CHUNK_PARALLEL, async ([chunkIndex, id]) => {
-      const v = await this.verdict(id, async (bytes) => {
+      const v = await this.limited(() => this.verdict(id, async (bytes) => {
         await openChunkAsync(nodePlatform, chunkKey, { fileId: f.fileId, chunkIndex, isLast: chunkIndex === last }, bytes);
         return null;
-      });
+      }));
       this.note(r, v, { path, what: 'file', id, kind: 'chunk', chunkIndex });
     });
   }

@@ -92,6 +92,7 @@ export async function fsck(drive: Drive, o: FsckOptions): Promise<FsckReport> {
     damage = walk.damage;
   }
   if (o.repair) report.repair = await repairAll(walker, damage);
+  damage.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.chunkIndex ?? -1) - (b.chunkIndex ?? -1)));
   report.damaged = damage.map((d) => describe(d, stores));
   report.unrecoverable = new Set(damage.filter((d) => !d.recoverable).map((d) => d.id)).size;
   const needsFallback = report.unrecoverable > 0 || report.rootError !== undefined;
