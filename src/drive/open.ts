@@ -29,7 +29,7 @@ export interface Drive {
   store: Store;
   /** The configured stores, in order (for status and fsck). */
   stores: Store[];
-  /** The replicated store under `store`, when there are several (fsck --repair). */
+  /** The replicated store under `store`, when there are several. */
   replicas: ReplicatedStore | null;
   header: DriveHeader;
   keys: DriveKeys;

@@ -8,8 +8,10 @@
 // link(2), which fails when it exists, so it is written once and never replaced; the
 // record is the highest file, so a slow writer of a lower version cannot hide a higher
 // one (no lost update); two roots of one version meet at the same name and the second
-// is a fork. Old versions are pruned below the newest KEEP; a reader that loses a race
-// with pruning looks again (pruning only removes files below a newer one).
+// is a fork. Old versions are pruned below the newest KEEP (64 roots, a few hundred bytes
+// each): they are also the history `megafs fsck --rollback` falls back on where the
+// store keeps only its current root (megafs serve, S3). A reader that loses a race with
+// pruning looks again (pruning only removes files below a newer one).
 import { link, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MegafsError } from '../errors.js';
@@ -18,7 +20,9 @@ import { fsyncDir, writeTemp } from '../store/fs-atomic.js';
 
 const DIGITS = 20; // a u64 in decimal
 const NAME_RE = /^[0-9]{20}$/;
-const KEEP = 8;
+/** Roots kept: the rollback record needs one, fsck's fallback (docs/design.md "When
+ *  objects are missing") the rest. */
+const KEEP = 64;
 
 export interface SeenRoot {
   version: bigint;
@@ -71,6 +75,16 @@ export class SeenRoots {
       if (r || attempt > 5) return r;
       // Pruned between readdir and read: a newer one exists, look again.
     }
+  }
+
+  /** Every root kept here, newest first (fsck's fallback candidates). */
+  async all(): Promise<SeenRoot[]> {
+    const out: SeenRoot[] = [];
+    for (const name of (await this.names()).reverse()) {
+      const r = await this.read(name); // null: pruned meanwhile
+      if (r) out.push(r);
+    }
+    return out;
   }
 
   /** E_ROLLBACK when a root of `version` and `hash` is older than, or forks, the highest

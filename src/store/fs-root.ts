@@ -49,6 +49,20 @@ export class FsRoot {
     }
   }
 
+  /** Every version still kept, newest first (the current one included): `megafs fsck
+   *  --rollback` looks here for the newest earlier root whose objects are all present. */
+  async history(): Promise<RootRecord[]> {
+    const out: RootRecord[] = [];
+    for (const name of (await this.versions()).reverse()) {
+      try {
+        out.push({ bytes: new Uint8Array(await readFile(join(this.rootsDir, name))), etag: String(Number(name)) });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // pruned meanwhile
+      }
+    }
+    return out;
+  }
+
   casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
     const run = this.tail.then(() => this.cas(expected, bytes));
     this.tail = run.catch(() => undefined);

@@ -131,6 +131,10 @@ export class FsStore implements Store {
     return this.guarded(() => this.root.get(), (r) => r === null);
   }
 
+  rootHistory(): Promise<RootRecord[]> {
+    return this.guarded(() => this.root.history());
+  }
+
   casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> {
     return this.guarded(() => this.root.casRoot(expected, bytes));
   }

@@ -62,6 +62,10 @@ export interface Store {
 
   /** The drive's current sealed root, or null when none was ever written. */
   getRoot(): Promise<RootRecord | null>;
+  /** Optional (stores that keep them: a directory store keeps its last 32): the sealed
+   *  roots still held, newest first, the current one included. `megafs serve` and S3 keep
+   *  only the current root; fsck then falls back on what this machine saw (seen-root.ts). */
+  rootHistory?(): Promise<RootRecord[]>;
   /** Replace the root only if its etag is still `expected` (null: only if there is none).
    *  Exactly one of several racing writers wins. */
   casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult>;

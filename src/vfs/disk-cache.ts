@@ -15,6 +15,16 @@ import { errnoError, nativeData } from '../platform/native-data.js';
  *  write itself (one thread-pool round trip instead of four). */
 const SYNC_WRITE_BYTES = 64 * 1024;
 
+/** Where the cache in `cacheDir` keeps object `id`: objects/<first 2 hex digits>/<id>
+ *  (`megafs fsck` reads it there as a repair source, without opening the cache). */
+export function cachedObjectPath(cacheDir: string, id: string): string {
+  return objectFile(join(cacheDir, 'objects'), id);
+}
+
+function objectFile(objectsDir: string, id: string): string {
+  return join(objectsDir, id.slice(0, 2), id);
+}
+
 interface Entry {
   sizeBytes: number;
   pinned: boolean;
@@ -109,7 +119,7 @@ export class DiskCache {
   }
 
   private path(id: string): string {
-    return join(this.dir, id.slice(0, 2), id);
+    return objectFile(this.dir, id);
   }
 
   /** Read path (chunk-reader.ts): `fn` runs when an object leaves the cache. */

@@ -104,9 +104,13 @@ export class VfsEngine implements Vfs {
           const m = new Map<string, Node>();
           for (const e of entries) m.set(e.name, this.nodeFromEntry(e, dir, this.ctx.fingerprint(e)));
           if (!dir.children) dir.children = m;
+          this.data.damage.healed(dir.treeId!);
         } catch (e) {
-          this.ctx.log(`megafs: cannot read directory ${pathOf(dir) ?? '?'}: ${(e as Error).message}`);
-          throw fsError('EIO', `directory ${pathOf(dir) ?? '?'}`);
+          // Never a partial listing (a commit would write it back, dropping what it could
+          // not read): the directory stays unloaded and a later call tries again (the
+          // object may be back: fsck --repair). One log line per damaged object.
+          this.data.damage.once(dir.treeId!, e, `megafs: cannot read directory ${pathOf(dir) ?? '?'} (tree object ${dir.treeId}): ${(e as Error).message}`);
+          throw fsError('EIO', `directory ${pathOf(dir) ?? '?'} cannot be read (tree object ${dir.treeId?.slice(0, 16)}…; see megafs fsck)`);
         } finally {
           dir.loading = null;
         }

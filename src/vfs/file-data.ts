@@ -12,6 +12,7 @@ import { freshBuffer, recycleChunkBuffer } from './fresh-buffers.js';
 import { releaseSealed } from './buffer-pool.js';
 import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
 import { ReadAhead } from './read-ahead.js';
+import { DamageLog } from './damage-log.js';
 import { toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
@@ -57,14 +58,20 @@ export class FileData {
   /** Chunks being sealed ahead, by index, oldest first (at most MAX_SEALING per file). */
   private readonly sealing = new WeakMap<FileNode, Map<number, Sealing>>();
 
-  constructor(private readonly ctx: VfsContext) {}
+  /** Read failures of damaged objects, logged once each (damage-log.ts). */
+  readonly damage: DamageLog;
+
+  constructor(private readonly ctx: VfsContext) {
+    this.damage = new DamageLog((line) => ctx.log(line));
+  }
 
   async chunksOf(f: FileNode): Promise<Map<number, string>> {
     if (!f.chunks) {
       try {
         f.chunks = await this.ctx.tree.loadChunkLists(f.lists ?? []);
       } catch (e) {
-        this.ctx.log(`megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} failed its check: ${(e as Error).message}`);
+        const ids = (f.lists ?? []).map(([, id]) => id).join(', ');
+        this.damage.once(ids, e, `megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} (objects ${ids}) cannot be read: ${(e as Error).message}`);
         throw fsError('EIO', `chunk list of ${pathOf(f)}`);
       }
       f.lists = null;
@@ -104,7 +111,7 @@ export class FileData {
           const local = await this.ctx.reader.readObject(id);
           got = local ? { ...local, checked: false, owned: false } : await this.ctx.fetchChunk(id);
         } catch (e) {
-          this.ctx.log(`megafs: cannot fetch chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
+          this.damage.once(id, e, `megafs: cannot fetch chunk ${chunkIndex} (object ${id}) of ${pathOf(f) ?? '(unlinked file)'}: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex}`);
         }
         try {
@@ -112,9 +119,10 @@ export class FileData {
           const plain = await openChunkAsync(f.chunkKey, place, got.bytes, got.checked ? undefined : id, got.owned);
           this.ctx.reader.markVerified(id, f.chunkKey, place, header, plain.length);
           this.ctx.memSet(id, plain);
+          this.damage.healed(id);
           return plain;
         } catch (e) {
-          this.ctx.log(`megafs: chunk ${chunkIndex} of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
+          this.damage.once(id, e, `megafs: chunk ${chunkIndex} (object ${id}) of ${pathOf(f) ?? '(unlinked file)'} failed its integrity check: ${(e as Error).message}`);
           throw fsError('EIO', `chunk ${chunkIndex} failed its integrity check`);
         } finally {
           got.release?.();

@@ -71,7 +71,8 @@ export function defaultMemCacheBytes(): number {
   return Math.min(MEM_CACHE_MAX_BYTES, Math.max(MEM_CACHE_MIN_BYTES, Math.floor(totalmem() / 8)));
 }
 
-function deviceHex(deviceId: string): string {
+/** The 16-byte device id (hex) a root names for `deviceId` (any string). */
+export function deviceHex(deviceId: string): string {
   if (/^[0-9a-f]{32}$/.test(deviceId)) return deviceId;
   return toHex(nodePlatform.sha256(new TextEncoder().encode(deviceId))).slice(0, 32);
 }

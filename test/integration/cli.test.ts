@@ -160,9 +160,9 @@ test('fsck: a clean drive passes; a tampered object fails (exit 6)', async (t) =
   const h = await home(t, true);
   await writeFile(join(h.dir, 'f.bin'), randomBytes(200_000));
   check(await megafs(['put', join(h.dir, 'f.bin'), '/f.bin'], h.env), 'put');
-  const report = JSON.parse(check(await megafs(['fsck', '--json'], h.env), 'fsck')) as { files: number; failures: string[] };
-  t.is(report.files, 1);
-  t.deepEqual(report.failures, []);
+  const report = JSON.parse(check(await megafs(['fsck', '--json'], h.env), 'fsck')) as { checked: { files: number }; damaged: unknown[] };
+  t.is(report.checked.files, 1);
+  t.deepEqual(report.damaged, []);
   const objects = check(await run('find', [join(h.dir, 'store/objects'), '-type', 'f']), 'find').trim().split('\n');
   for (const o of objects) {
     const bytes = await readFile(o);

@@ -1,0 +1,183 @@
+// The walk of `megafs fsck`: every object a root names, from its top directory's tree
+// object down to each file's chunks, located on every store and in the cache
+// (fsck-copies.ts) and opened from an intact copy (tree objects and chunk lists decoded,
+// chunks authenticated with their file key and place). What is damaged is reported by the
+// path of the file or directory it belongs to; below a directory whose tree object no copy
+// holds intact, nothing is known. Verdicts are kept per object id, so walking an earlier
+// root (the fallback search) reads only what it does not share with the roots walked.
+import { openChunkAsync, chunkKeyFor } from '../crypto/chunk.js';
+import type { DriveKeys } from '../crypto/keys.js';
+import { AAD_TREE } from '../crypto/labels.js';
+import { openObject } from '../crypto/object.js';
+import { lastChunkIndex } from '../chunking/offsets.js';
+import {
+  decodeTree, ENTRY_DIR, ENTRY_FILE, TREE_CHUNK_LIST, TREE_DIR_INDEX, TREE_DIR_LEAF, type ChunkRef, type DecodedTree, type TreeEntry,
+} from '../format/tree.js';
+import { nodePlatform } from '../platform/node.js';
+import { eachLimited } from '../store/limit.js';
+import type { ObjectId } from '../store/store.js';
+import { isDamaged, type Copies, type ObjectCopies } from './fsck-copies.js';
+
+export type ObjectKind = 'tree' | 'chunk-list' | 'chunk';
+
+export interface Damage {
+  /** The file or directory the object belongs to. */
+  path: string;
+  what: 'directory' | 'file';
+  id: ObjectId;
+  kind: ObjectKind;
+  /** Chunks only: the chunk's index in its file (a chunk is 1 MiB of plaintext). */
+  chunkIndex?: number;
+  copies: Copies;
+  /** An intact copy is somewhere (a store or the cache) and opens: --repair puts it back. */
+  recoverable: boolean;
+  /** Why no copy helps, when the intact bytes do not open (decode or authenticate). */
+  error?: string;
+}
+
+export interface WalkResult {
+  directories: number;
+  files: number;
+  objects: number;
+  damage: Damage[];
+}
+
+interface Verdict {
+  copies: Copies;
+  /** Decoded tree payload (tree objects and chunk lists), null when no copy opens. */
+  tree: DecodedTree | null;
+  /** An intact copy opened (for chunks: authenticated at its place). */
+  opens: boolean;
+  error?: string;
+  /** The intact bytes, kept only while damaged (the repair source). */
+  bytes: Uint8Array | null;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Chunks located and opened at once, across all files (each is read from every store
+ *  and the cache: up to 1 MiB a copy). */
+const CHUNK_PARALLEL = 8;
+
+const childPath = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+export class TreeWalker {
+  private readonly verdicts = new Map<ObjectId, Promise<Verdict>>();
+  /** Chunk checks running, and those waiting for a turn (CHUNK_PARALLEL at once). */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly copies: ObjectCopies, private readonly keys: DriveKeys) {}
+
+  private verdict(id: ObjectId, open: (bytes: Uint8Array) => Promise<DecodedTree | null>): Promise<Verdict> {
+    let v = this.verdicts.get(id);
+    if (!v) {
+      v = (async () => {
+        const { copies, bytes } = await this.copies.locate(id);
+        if (!bytes) return { copies, tree: null, opens: false, bytes: null };
+        try {
+          const tree = await open(bytes);
+          return { copies, tree, opens: true, bytes: isDamaged(copies) ? bytes : null };
+        } catch (e) {
+          return { copies, tree: null, opens: false, error: (e as Error).message, bytes: null };
+        }
+      })();
+      this.verdicts.set(id, v);
+    }
+    return v;
+  }
+
+  private treeVerdict(id: ObjectId): Promise<Verdict> {
+    return this.verdict(id, async (bytes) => decodeTree(openObject(nodePlatform, this.keys.tree, AAD_TREE, EMPTY, bytes), bytes[0]));
+  }
+
+  /** The intact bytes of a damaged object this walk found (the repair source), or null. */
+  async sourceOf(id: ObjectId): Promise<Uint8Array | null> {
+    return (await this.verdicts.get(id))?.bytes ?? null;
+  }
+
+  /** Every entry of the directory whose tree object is `id`, or null when a part of it
+   *  has no copy that opens. */
+  async entriesOf(id: ObjectId): Promise<TreeEntry[] | null> {
+    const v = await this.treeVerdict(id);
+    if (!v.tree) return null;
+    if (v.tree.kind === TREE_DIR_LEAF) return v.tree.entries;
+    if (v.tree.kind !== TREE_DIR_INDEX) return null;
+    const parts = await Promise.all(v.tree.buckets.map(([, child]) => this.entriesOf(child)));
+    return parts.some((p) => p === null) ? null : parts.flat() as TreeEntry[];
+  }
+
+  /** Walk the tree whose top directory's tree object is `treeId`. */
+  async walk(treeId: ObjectId): Promise<WalkResult> {
+    const r: WalkResult = { directories: 0, files: 0, objects: 0, damage: [] };
+    await this.dir('/', treeId, r);
+    return r;
+  }
+
+  private note(r: WalkResult, v: Verdict, d: Omit<Damage, 'copies' | 'recoverable'>): void {
+    r.objects++;
+    if (v.opens && !isDamaged(v.copies)) return;
+    r.damage.push({ ...d, copies: v.copies, recoverable: v.opens, ...(v.error ? { error: v.error } : {}) });
+  }
+
+  /** Run `fn` when fewer than CHUNK_PARALLEL chunk checks are running. */
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running >= CHUNK_PARALLEL) await new Promise<void>((go) => this.waiting.push(go));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Subdirectories one after another; up to CHUNK_PARALLEL files of a directory at once
+   *  (their chunks share the CHUNK_PARALLEL slots), so many small files do not go one by
+   *  one, and at most CHUNK_PARALLEL^2 checks wait for a slot. */
+  private async dir(path: string, treeId: ObjectId, r: WalkResult): Promise<void> {
+    r.directories++;
+    const entries = await this.shard(path, treeId, r);
+    await eachLimited(entries.filter((e) => e.type === ENTRY_FILE && e.file), CHUNK_PARALLEL, (e) => this.file(childPath(path, e.name), e, r));
+    for (const e of entries) if (e.type === ENTRY_DIR && e.dirId) await this.dir(childPath(path, e.name), e.dirId, r);
+  }
+
+  /** The entries of one tree object of a directory (a leaf, or an index of shards);
+   *  what cannot be opened is damage, and lists nothing. */
+  private async shard(path: string, id: ObjectId, r: WalkResult): Promise<TreeEntry[]> {
+    const v = await this.treeVerdict(id);
+    this.note(r, v, { path, what: 'directory', id, kind: 'tree' });
+    if (!v.tree) return [];
+    if (v.tree.kind === TREE_DIR_LEAF) return v.tree.entries;
+    if (v.tree.kind !== TREE_DIR_INDEX) {
+      r.damage.push({ path, what: 'directory', id, kind: 'tree', copies: v.copies, recoverable: false, error: 'not a directory object' });
+      return [];
+    }
+    const out: TreeEntry[] = [];
+    for (const [, child] of v.tree.buckets) out.push(...await this.shard(path, child, r));
+    return out;
+  }
+
+  private async file(path: string, e: TreeEntry, r: WalkResult): Promise<void> {
+    r.files++;
+    const f = e.file!;
+    let refs: ChunkRef[] = f.chunks ?? [];
+    if (f.lists) {
+      refs = [];
+      for (const [, id] of f.lists) {
+        const v = await this.treeVerdict(id);
+        this.note(r, v, { path, what: 'file', id, kind: 'chunk-list' });
+        if (v.tree?.kind === TREE_CHUNK_LIST) refs.push(...v.tree.refs);
+        else if (v.tree) r.damage.push({ path, what: 'file', id, kind: 'chunk-list', copies: v.copies, recoverable: false, error: 'not a chunk list object' });
+      }
+    }
+    const chunkKey = chunkKeyFor(f.fileKey);
+    const last = lastChunkIndex(e.size);
+    await eachLimited(refs, CHUNK_PARALLEL, async ([chunkIndex, id]) => {
+      const v = await this.limited(() => this.verdict(id, async (bytes) => {
+        await openChunkAsync(nodePlatform, chunkKey, { fileId: f.fileId, chunkIndex, isLast: chunkIndex === last }, bytes);
+        return null;
+      }));
+      this.note(r, v, { path, what: 'file', id, kind: 'chunk', chunkIndex });
+    });
+  }
+}
