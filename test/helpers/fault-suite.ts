@@ -92,6 +92,7 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
     if (tmpfs) execFileSync('umount', ['-l', cacheFs], { stdio: 'ignore' });
     await rm(base, { recursive: true, force: true });
   });
+  if (process.env.MEGAFS_FAULT_RUNS) t.timeout(Number(process.env.MEGAFS_FAULT_RUNS) * 3000 + 60_000);
   let run = 0;
   const stats = { actions: 0, restarts: 0, enospc: 0, edquot: 0, eio: 0 };
   const runOne = async (actions: Action[]): Promise<void> => {
