@@ -165,10 +165,14 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
       for (const [path] of model) model.set(path, [await readBack(v, path)]);
     };
 
+    // A run that hangs says where (the suite's own timeout would say nothing useful).
+    let at = 'start';
+    const watchdog = setInterval(() => console.error(`fault suite run ${run} still at ${at} after ${actions.length} actions: ${JSON.stringify(actions)}`), 60_000);
     try {
       v = await start('a', faulty);
       await v.mkdir('/d', 0o755);
-      for (const a of actions) {
+      for (const [i, a] of actions.entries()) {
+        at = `action ${i} (${a.k})`;
         stats.actions++;
         if (crashed) await restart(true);
         switch (a.k) {
@@ -297,17 +301,23 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
           case 'restart': await restart(a.kill); break;
         }
       }
+      at = 'the end';
       if (crashed) await restart(true);
       // The end: store and disk back; everything must go up and read back everywhere.
       faulty.heal();
       rmSync(filler, { force: true });
+      at = 'the final sync';
       await v.sync();
+      at = 'the final check';
       await check(v, 'at the end');
+      at = 'the final close';
       await v.close();
+      at = 'the fresh machine';
       const fresh = await start('check', world.store, join(dir, 'check-cache'));
       await check(fresh, 'on a fresh machine (store only)');
       await fresh.close();
     } finally {
+      clearInterval(watchdog);
       for (const h of opened) h.abandon();
       faulty.heal();
       rmSync(filler, { force: true });
