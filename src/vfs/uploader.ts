@@ -53,6 +53,8 @@ export class Uploader {
   private readonly refused = new Map<string, { error: Error; owner: object | null }>();
   private memBytes = 0;
   private closed = false;
+  /** Waits (waitFor) that end when any upload keeps failing. */
+  private readonly failWaiters = new Set<(e: Error) => void>();
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(
@@ -169,7 +171,10 @@ export class Uploader {
         if (p.attempts === FAIL_REPORT_ATTEMPTS) {
           this.reportError(`upload of ${p.id.slice(0, 16)} failed: ${(e as Error).message} (retrying)`);
         }
-        if (p.attempts >= FAIL_REPORT_ATTEMPTS) for (const f of p.onFail) f(p.lastError);
+        if (p.attempts >= FAIL_REPORT_ATTEMPTS) {
+          for (const f of p.onFail) f(p.lastError);
+          for (const f of this.failWaiters) f(p.lastError);
+        }
         await this.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(p.attempts, 10)));
       }
     }
@@ -206,10 +211,11 @@ export class Uploader {
     this.sleeps.clear();
   }
 
-  /** Resolves when every id in `ids` is on the store; rejects with the upload error
-   *  when one of them fails during the wait after FAIL_REPORT_ATTEMPTS attempts in all
-   *  (its retries go on), at once with the refusal of a refused one, and with
-   *  E_UNAVAILABLE once `timeoutMs` (when given) has passed. */
+  /** Resolves when every id in `ids` is on the store; rejects with the upload error when
+   *  any upload (one of `ids`, or one ahead of them in the queue: with every slot taken by
+   *  uploads that keep failing, `ids` are never even tried) fails during the wait after
+   *  FAIL_REPORT_ATTEMPTS attempts in all (retries go on), at once with the refusal of a
+   *  refused one, and with E_UNAVAILABLE once `timeoutMs` (when given) has passed. */
   waitFor(ids: Iterable<string>, timeoutMs?: number): Promise<void> {
     const list = [...ids];
     for (const id of list) {
@@ -226,10 +232,15 @@ export class Uploader {
         void p.done.then(() => { p.onFail.delete(fail); resolve(); });
       }));
     }
-    const all = Promise.all(waits).then(() => undefined);
-    if (timeoutMs === undefined || waits.length === 0) return all;
+    if (waits.length === 0) return Promise.resolve();
+    let failing!: (e: Error) => void;
+    waits.push(new Promise<void>((_, reject) => { failing = reject; }));
+    this.failWaiters.add(failing);
+    const all = Promise.race([Promise.all(waits.slice(0, -1)), waits[waits.length - 1]]).then(() => undefined)
+      .finally(() => this.failWaiters.delete(failing));
+    if (timeoutMs === undefined) return all;
     return new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new StoreError('E_UNAVAILABLE', `the store did not take ${waits.length} upload(s) within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      const t = setTimeout(() => reject(new StoreError('E_UNAVAILABLE', `the store did not take ${waits.length - 1} upload(s) within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
       all.then(() => { clearTimeout(t); resolve(); }, (e: Error) => { clearTimeout(t); reject(e); });
     });
   }

@@ -1,6 +1,7 @@
 // An in-memory Store for unit tests: checks ids like a real store (E_HASH_MISMATCH),
 // CAS on the root with counter etags, and can be switched off (E_UNAVAILABLE) to play
-// an outage. `objects` is public so tamper tests can reach in.
+// an outage; `quotaBytes` refuses puts past it (E_QUOTA). `objects` is public so tamper
+// tests can reach in.
 import { createHash } from 'node:crypto';
 import { StoreError } from '../../src/errors.js';
 import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
@@ -23,6 +24,11 @@ export class MemoryStore implements Store {
   async put(id: ObjectId, body: Uint8Array): Promise<void> {
     this.check();
     if (createHash('sha256').update(body).digest('hex') !== id) throw new StoreError('E_HASH_MISMATCH', 'hash mismatch');
+    if (this.quotaBytes !== null && !this.objects.has(id)) {
+      let used = 0;
+      for (const b of this.objects.values()) used += b.length;
+      if (used + body.length > this.quotaBytes) throw new StoreError('E_QUOTA', 'memory store quota exceeded');
+    }
     this.puts++;
     this.objects.set(id, body.slice());
   }
