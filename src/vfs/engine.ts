@@ -466,8 +466,12 @@ export class VfsEngine implements Vfs {
     await this.data.truncate(n, size).finally(() => this.small.changed(n));
   }
 
+  /** truncate(2) by path: no close will follow, so the change is made durable now (as a
+   *  close would: journaled or sealed), and a killed process keeps it. */
   async truncate(path: string, size: number): Promise<void> {
-    await this.truncateNode(await this.resolve(path), size);
+    const n = await this.resolve(path);
+    await this.truncateNode(n, size);
+    if (n.type === 'file' && !(await this.small.keep(n))) await this.data.seal(n);
   }
 
   async ftruncate(fh: number, size: number): Promise<void> {

@@ -1,4 +1,5 @@
-// Crash recovery: a child process writes and closes files, then is killed with SIGKILL
+// Crash recovery: a child process writes and closes files (and truncates by path), then
+// is killed with SIGKILL
 // before any commit; the next open replays the journal, finds the data, and uploads it
 // so that another machine sees it too.
 import test from 'ava';
@@ -32,6 +33,10 @@ await v.rename('/dir/data.bin', '/dir/moved.bin');
 const fh2 = await v.create('/small', 0o600, 1);
 await v.write(fh2, Buffer.from('tiny'), 0);
 await v.release(fh2);
+const fh3 = await v.create('/cut', 0o644, 1);
+await v.write(fh3, Buffer.alloc(2 * 1024 * 1024, 7), 0);
+await v.release(fh3);
+await v.truncate('/cut', 1000); // truncate(2) by path: no close follows
 process.stdout.write('ready\\n');
 setInterval(() => {}, 1000);
 `;
@@ -54,6 +59,7 @@ test('journal: what was closed survives SIGKILL and goes up on the next start', 
   const store = await FsStore.open(env.STORE);
   const v = await openVfs({ store, keys, stateDir: env.STATE, cacheDir: env.CACHE, cacheSizeBytes: 1 << 30, deviceId: 'child', log: () => undefined, commitDelayMs: 10 });
   t.is((await v.getattr('/dir/moved.bin')).size, 3 * 1024 * 1024 + 5);
+  t.is((await v.getattr('/cut')).size, 1000, 'a truncate by path survives the kill');
   const buf = new Uint8Array(10);
   const fh = await v.open('/dir/moved.bin', fsc.O_RDONLY);
   t.is(await v.read(fh, buf, 10, 3 * 1024 * 1024 - 5), 10);

@@ -198,7 +198,9 @@ test('vfs-model: random operations with crashes, restarts and outages match the 
           store.up = true;
           if (op.k === 'restart') await v.close();
           v = await open();
-          t.deepEqual(await snapshot(v), modelSnapshot(m), `after ${op.k}`);
+          const got = await snapshot(v);
+          if (JSON.stringify(got) !== JSON.stringify(modelSnapshot(m))) console.error(`vfs-model: after ${op.k}, ops ${JSON.stringify(ops)}`);
+          t.deepEqual(got, modelSnapshot(m), `after ${op.k}`);
           continue;
         }
         if (op.k === 'sync') { if (store.up) await v.sync(); continue; }
