@@ -226,6 +226,7 @@ export class Uploader {
     for (const id of list) {
       const p = this.pending.get(id);
       if (!p) continue;
+      if (this.closed) return Promise.reject(new StoreError('E_UNAVAILABLE', 'the upload queue was stopped'));
       waits.push(new Promise<void>((resolve, reject) => {
         const fail = (e: Error): void => { p.onFail.delete(fail); reject(e); };
         p.onFail.add(fail);
@@ -267,5 +268,9 @@ export class Uploader {
     this.closed = true;
     this.queue.clear();
     this.kick();
+    // Nothing will finish now: every wait ends (a commit waiting for uploads gives up).
+    const stopped = new StoreError('E_UNAVAILABLE', 'the upload queue was stopped');
+    for (const p of this.pending.values()) for (const f of [...p.onFail]) f(stopped);
+    for (const f of [...this.failWaiters]) f(stopped);
   }
 }

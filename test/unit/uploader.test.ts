@@ -57,3 +57,20 @@ test('uploader: a refusal fails its waiters at once, is parked (unacked), and go
   await up.waitFor([id]);
   t.deepEqual(up.unacked([id]), []);
 });
+
+test('uploader: stop() ends every wait (a commit waiting while the process stops never hangs)', async (t) => {
+  const { store, up, put } = await world(t);
+  store.up = false;
+  const id = await put();
+  const waiting = codeOf(up.waitFor([id]));
+  up.stop();
+  t.is(await waiting, 'E_UNAVAILABLE');
+});
+
+test('uploader: a wait that starts after stop() ends at once', async (t) => {
+  const { store, up, put } = await world(t);
+  store.up = false;
+  const id = await put();
+  up.stop();
+  t.is(await codeOf(up.waitFor([id])), 'E_UNAVAILABLE');
+});
