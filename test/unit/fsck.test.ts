@@ -4,7 +4,7 @@
 // never a partial listing that a commit could write back), the rest of the drive checks;
 // and the fallback's invariant: its root is written only once its objects are back on the
 // stores, so a store that refuses them leaves the root as it was.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,17 @@ import { FaultStore } from '../helpers/fault-store.js';
 
 process.env.MEGAFS_TEST_KDF = '1';
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'megafs-fsck-'));
+
+/** A new drive on one directory store in a temp home, closed and removed in teardown. */
+async function newDrive(t: ExecutionContext) {
+  const home = await tempDir();
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const paths = homePaths(home);
+  const cfg = newConfig([join(home, 'store')]);
+  const { drive } = await createNewDrive(cfg, 'pw', { paths });
+  t.teardown(() => drive.close());
+  return { home, paths, cfg, drive };
+}
 
 test('seen roots keep the newest 64, listed newest first', async (t) => {
   const dir = await tempDir();
@@ -50,12 +61,7 @@ test('a directory store lists the roots it keeps, newest first, with their etags
 });
 
 test('a sharded directory missing one shard: fsck names the directory and the object, readdir is EIO, the rest checks', async (t) => {
-  const home = await tempDir();
-  t.teardown(() => rm(home, { recursive: true, force: true }));
-  const paths = homePaths(home);
-  const cfg = newConfig([join(home, 'store')]);
-  const { drive } = await createNewDrive(cfg, 'pw', { paths });
-  t.teardown(() => drive.close());
+  const { paths, cfg, drive } = await newDrive(t);
   const lines: string[] = [];
   const log = (l: string): void => { lines.push(l); };
   let vfs = await openDriveVfs(drive, cfg, paths, { role: 'cli', log });
@@ -99,12 +105,7 @@ test('a sharded directory missing one shard: fsck names the directory and the ob
 });
 
 test('a fallback whose objects cannot be put back is not written; once they can, it is, as the next version', async (t) => {
-  const home = await tempDir();
-  t.teardown(() => rm(home, { recursive: true, force: true }));
-  const paths = homePaths(home);
-  const cfg = newConfig([join(home, 'store')]);
-  const { drive } = await createNewDrive(cfg, 'pw', { paths });
-  t.teardown(() => drive.close());
+  const { paths, cfg, drive } = await newDrive(t);
   for (const name of ['a.txt', 'b.txt']) {
     const vfs = await openDriveVfs(drive, cfg, paths, { role: 'cli', log: () => undefined });
     const fh = await vfs.create(`/${name}`, 0o644, 0o1);
