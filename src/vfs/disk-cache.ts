@@ -90,14 +90,8 @@ export class DiskCache {
     if (Date.now() - this.freeAtMs > STATFS_FRESH_MS || estimate() < need) this.statFree();
     if (estimate() >= need) return true;
     // Short on disk: give back unpinned objects, oldest first, then look again.
-    let short = need - estimate();
-    for (const [id, e] of this.entries) {
-      if (short <= 0) break;
-      if (e.pinned) continue;
-      this.drop(id, e);
-      await unlink(this.path(id)).catch(() => undefined);
-      short -= e.sizeBytes;
-    }
+    const target = this.totalBytes - (need - estimate());
+    await this.evictUntil(() => this.totalBytes <= target);
     this.statFree();
     return estimate() >= need;
   }
@@ -233,9 +227,13 @@ export class DiskCache {
   }
 
   async evict(): Promise<void> {
-    if (this.totalBytes <= this.limitBytes) return;
+    await this.evictUntil(() => this.totalBytes <= this.limitBytes);
+  }
+
+  /** Drop unpinned objects, least recently used first, until `enough()`. */
+  private async evictUntil(enough: () => boolean): Promise<void> {
     for (const [id, e] of this.entries) {
-      if (this.totalBytes <= this.limitBytes) break;
+      if (enough()) return;
       if (e.pinned) continue;
       this.drop(id, e);
       await unlink(this.path(id)).catch(() => undefined);

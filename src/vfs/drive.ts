@@ -271,8 +271,7 @@ export class Drive implements VfsContext {
   private encodeTop(): { treeId: string; pass: Pass } {
     const pass = this.newPass();
     const treeId = this.encodeDir(this.engine.top, pass);
-    for (const o of pass.out) this.uploader.noteSealed(o.id);
-    for (const o of pass.out) pass.unacked.add(o.id);
+    for (const o of pass.out) pass.unacked.add(o.id); // persist() notes them in the ledger
     return { treeId, pass };
   }
 
@@ -280,7 +279,6 @@ export class Drive implements VfsContext {
   private failPass(pass: Pass): void {
     this.tree.discard();
     for (const d of pass.dirs) d.treeId = null;
-    for (const o of pass.out) if (!this.uploader.isPending(o.id)) this.uploader.forgetSealed(o.id);
   }
 
   /** Write the pass's tree objects to the cache and the upload queue, and wait for every

@@ -253,15 +253,6 @@ export class Uploader {
     await this.store.syncDeferred?.();
   }
 
-  /** The first transient failure among `ids` with enough attempts to report, if any. */
-  failureOf(ids: Iterable<string>): Error | null {
-    for (const id of ids) {
-      const p = this.pending.get(id);
-      if (p && p.attempts >= FAIL_REPORT_ATTEMPTS && p.lastError) return p.lastError;
-    }
-    return null;
-  }
-
   /** Stop retrying and drop in-flight work (pending objects stay pinned on disk and
    *  are queued again from the journal on the next start). */
   stop(): void {

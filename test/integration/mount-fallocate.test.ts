@@ -5,13 +5,10 @@
 import test from 'ava';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../helpers/cli.js';
 import { testMount, type TestMount } from '../helpers/mount.js';
 
 async function py(m: TestMount, code: string): Promise<string> {
-  const r = await run('python3', ['-c', code], { env: m.home.env, cwd: m.dir });
-  if (r.code !== 0) throw new Error(`python3 failed: ${r.stderr}`);
-  return r.stdout.trim();
+  return (await m.sh('python3', ['-c', code])).trim();
 }
 
 async function storeBytes(m: TestMount): Promise<number> {

@@ -16,9 +16,7 @@ const MiB = 1 << 20;
 
 /** Run a python3 program in the mount; its stdout, trimmed. */
 async function py(m: TestMount, code: string, ...args: string[]): Promise<string> {
-  const r = await run('python3', ['-c', code, ...args], { env: m.home.env, cwd: m.dir });
-  if (r.code !== 0) throw new Error(`python3 failed: ${r.stderr}`);
-  return r.stdout.trim();
+  return (await m.sh('python3', ['-c', code, ...args])).trim();
 }
 
 /** Python: write argv[2] (a local file's bytes) to argv[1], fsync it, close; prints
