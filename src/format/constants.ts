@@ -3,10 +3,11 @@
 
 /** Version byte at the start of every sealed object and root, bound into every AAD: the
  *  revision of that object's layout. Chunks, roots and manifests are still 1; tree
- *  objects are 2 (TREE_VERSION in tree.ts, docs/format.md "Format version 2"). */
+ *  objects are 2 (TREE_VERSION in tree.ts, docs/format.md "Format version 2"); the
+ *  drive-level objects are 3 (DRIVE_OBJECT_VERSION, "Format version 3"). */
 export const FORMAT_VERSION = 1;
 /** Versions this build can open. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** Plaintext bytes per chunk (1 MiB; docs/format.md "Chunk size" says why). */
 export const CHUNK_SIZE = 1 << 20;

@@ -91,13 +91,13 @@ export const checkName = nameBytes;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 const reserved = (what: string): FormatError => new FormatError('E_VERSION', `${what} needs a newer megafs`);
 
-function writeRef(w: ByteWriter, id: string): void {
+export function writeRef(w: ByteWriter, id: string): void {
   const b = fromHex(id);
   if (b.length !== 32) throw new Error('BUG: an object ref without a 32-byte id');
   w.u8(0).raw(b);
 }
 
-function readRef(r: ByteReader, version: number): string {
+export function readRef(r: ByteReader, version: number): string {
   if (version >= 2) {
     const form = r.u8();
     if (form === 1) throw reserved('a packed object');
@@ -128,7 +128,8 @@ function readRefs(r: ByteReader, version: number): ChunkRef[] {
   return refs;
 }
 
-function writeEntry(w: ByteWriter, name: Uint8Array, e: TreeEntry): void {
+/** One v2 entry (also the body of a trash record, src/format/drive-object.ts). */
+export function writeEntry(w: ByteWriter, name: Uint8Array, e: TreeEntry): void {
   w.bytes(name).u8(e.type).varint(0).varint(e.mode).varint(e.uid).varint(e.gid).varint(e.size)
     .varint(Math.max(0, Math.floor(e.mtimeMs))).varint(Math.max(0, Math.floor(e.ctimeMs)));
   const xattrs = e.xattrs.map(([k, v]) => [xattrNameBytes(k), v] as const).sort((a, b) => compareBytes(a[0], b[0]));
@@ -166,7 +167,7 @@ function valid<T>(check: () => T): T {
   try { return check(); } catch (cause) { throw new FormatError('E_FORMAT', 'tree object has a bad name', { cause }); }
 }
 
-function readEntry(r: ByteReader, version: number): { e: TreeEntry; name: Uint8Array | null } {
+export function readEntry(r: ByteReader, version: number): { e: TreeEntry; name: Uint8Array | null } {
   const name = readString(r, version);
   const type = r.u8();
   const maxType = version >= 2 ? ENTRY_HARD_LINK : ENTRY_SYMLINK;

@@ -39,6 +39,9 @@ import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
+import { freshDrive, resolveRoot } from './drive-meta.js';
+import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
+import type { DriveObject, TrashRecord } from '../format/drive-object.js';
 
 const MAX_ERRORS = 100;
 /** A timer commit starts once requests pause this long (ms; at most the commit delay)... */
@@ -61,6 +64,14 @@ interface Pass {
   unacked: Set<string>;
   /** Files held back at their committed entry (they name an object the store refused). */
   held: FileNode[];
+  /** What of the pending drive-level operations this pass carries. */
+  meta: MetaSnapshot;
+  /** The pass leaves nothing of this session unnamed: its root drops the session's record. */
+  clearing: boolean;
+  /** The top directory and DRIVE object this pass encoded (the base once it lands). */
+  top: string | null;
+  drive: DriveObject | null;
+  addedBytes: number;
 }
 
 /** Node-level errors of the local disk that mean "full", in megafs's terms. */
@@ -76,6 +87,10 @@ export interface Base {
   treeId: string | null;
   /** The sealed root itself (kept in state.json so that a restart works offline). */
   bytes: Uint8Array | null;
+  /** The top directory's tree object (the root names it, or a DRIVE object naming it). */
+  top: string | null;
+  /** The DRIVE object the root names (null: a root written before format v3, or none). */
+  meta: DriveObject | null;
 }
 
 export interface DriveOptions {
@@ -114,6 +129,20 @@ export class Drive implements VfsContext {
   private stopped = false;
   private failedCommits = 0;
   private abandoned = false;
+  /** Drive-level operations waiting for the next commit, and this session's record. */
+  readonly meta: MetaOps;
+  /** Sealed bytes persisted since the last commit (a version's "size of the change"). */
+  private addedBytes = 0;
+  /** This session's pending record is in the store's current root (uploads may go). */
+  private announced = false;
+  private announcing: Promise<void> | null = null;
+  /** A commit that drops this session's record is under way: new uploads wait for it. */
+  private clearing: Promise<void> | null = null;
+  /** Objects of the pass being committed: protected by the record until the swap, and
+   *  by the root after it, so they never wait for an announcement. */
+  private passIds: Set<string> | null = null;
+  /** The gcRound of the last root seen: when it moves, the tree memo is dropped. */
+  private gcRound = 0;
 
   constructor(
     readonly opts: DriveOptions,
@@ -128,6 +157,67 @@ export class Drive implements VfsContext {
     this.log = opts.log;
     this.reader = new ChunkReader(this.p, cache);
     this.mem = new LRUCache<string, Uint8Array>({ maxSize: Math.max(1, opts.memCacheBytes), sizeCalculation: (v) => Math.max(1, v.length) });
+    this.meta = new MetaOps(toHex(this.p.randomBytes(16)), opts.deviceIdHex);
+    this.gcRound = base.meta?.gcRound ?? 0;
+    uploader.gate = (id) => this.beforeUpload(id);
+  }
+
+  /** What the root names, resolved (the DRIVE object is read through the caches). */
+  static async resolveBase(tree: TreeIo, b: Omit<Base, 'top' | 'meta'>): Promise<Base> {
+    const r = await resolveRoot(tree, b.treeId);
+    return { ...b, top: r.top, meta: r.drive };
+  }
+
+  /** Before any upload: this session's pending record must be in the store's root, so a
+   *  collector on another device keeps what is uploaded until a root names it (docs/design.md
+   *  "What the collector may delete"). */
+  private async beforeUpload(id: string): Promise<void> {
+    if (this.passIds?.has(id)) return;
+    while (this.clearing) await this.clearing;
+    if (this.announced) return;
+    this.announcing ??= this.announce().finally(() => { this.announcing = null; });
+    await this.announcing;
+  }
+
+  /** Put this session's record into the store's current root (a swap that changes only
+   *  the DRIVE object; our own base stays: the next commit merges over it). */
+  private async announce(): Promise<void> {
+    const since = this.meta.pendingSince ?? Date.now();
+    this.meta.pendingSince = since;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const cur = await this.store.getRoot();
+      if (!cur) { this.announced = true; return; } // a new drive: no collector has anything to delete
+      const root = openRoot(this.p, this.keys, cur.bytes);
+      const hash = rootHash(this.p, cur.bytes);
+      checkNotRolledBack(this.base.hash ? { version: this.base.version, hash: this.base.hash } : null, root, hash);
+      const { top, drive } = await resolveRoot(this.tree, root.treeId);
+      if (drive?.sessions.some((x) => x.sessionId === this.meta.sessionId)) { this.announced = true; return; }
+      const d: DriveObject = drive ? { ...drive } : freshDrive(top!);
+      d.sessions = [...d.sessions, { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: since, baseTop: this.base.top }];
+      const out: SealedObject[] = [];
+      const id = sealDrive(this.tree, d, out);
+      await this.store.put(id, out[0].bytes);
+      const bytes = sealRoot(this.p, this.keys, {
+        version: root.version + 1n, treeId: id, prevRootHash: hash, timeMs: Date.now(), deviceId: this.opts.deviceIdHex,
+      });
+      if ((await this.store.casRoot(cur.etag, bytes)).ok) { this.announced = true; return; }
+    }
+    throw new StoreError('E_CONFLICT', 'the root kept moving while this session announced itself');
+  }
+
+  /** A root from the store: its collector round, and what it means for the tree memo. */
+  private sawRound(meta: DriveObject | null): void {
+    const round = meta?.gcRound ?? 0;
+    if (round !== this.gcRound) {
+      this.gcRound = round;
+      this.tree.clearMemo();
+    }
+  }
+
+  /** Put an entry in the bin (unlink, rename over it, truncate of its content). */
+  trash(capture: TrashCapture): void {
+    this.meta.trashAdds.push(capture);
+    this.changed();
   }
 
   memGet(id: string): Uint8Array | undefined {
@@ -162,6 +252,7 @@ export class Drive implements VfsContext {
    *  unless the uploader keeps it (then it is left to the garbage collector). */
   async persist(o: SealedObject, owner: FileNode | null = null): Promise<void> {
     noteHashed(o.bytes, o.id); // sealObject hashed these bytes: a local FsStore need not again
+    this.addedBytes += o.bytes.length;
     this.uploader.noteSealed(o.id);
     const release = (): void => releaseSealed(o.bytes);
     try {
@@ -220,7 +311,7 @@ export class Drive implements VfsContext {
   }
 
   private newPass(): Pass {
-    return { out: [], dirs: [], unacked: new Set(), held: [] };
+    return { out: [], dirs: [], unacked: new Set(), held: [], meta: this.meta.snapshot(), clearing: false, top: null, drive: null, addedBytes: this.addedBytes };
   }
 
   /** Note the ids a new entry names that the store has not acknowledged (the ledger is
@@ -267,23 +358,77 @@ export class Drive implements VfsContext {
     return d.treeId;
   }
 
-  /** Encode the whole tree for a commit: one synchronous snapshot. */
-  private encodeTop(): { treeId: string; pass: Pass } {
+  /** A bin record for a capture (a big file's chunk lists are sealed into the pass). */
+  private trashRecord(c: TrashCapture, pass: Pass): TrashRecord {
+    const entry = { ...c.entry };
+    if (c.chunks && entry.file) {
+      this.noteNamed(pass, c.chunks.values());
+      entry.file = { ...entry.file, ...this.tree.fileChunks(c.chunks, pass.out) };
+    }
+    return { deletedMs: c.deletedMs, deviceId: this.opts.deviceIdHex, dir: c.dir, entry };
+  }
+
+  /** Encode the whole tree for a commit: one synchronous snapshot. `changed` is false
+   *  when the root would say what the base says. */
+  private encodeTop(): { treeId: string; pass: Pass; changed: boolean } {
     const pass = this.newPass();
-    const treeId = this.encodeDir(this.engine.top, pass);
-    for (const o of pass.out) pass.unacked.add(o.id); // persist() notes them in the ledger
-    return { treeId, pass };
+    const top = this.encodeDir(this.engine.top, pass);
+    const topChanged = top !== this.base.top;
+    pass.top = top;
+    const trash = this.meta.trashAdds.map((c) => this.trashRecord(c, pass));
+    for (const o of pass.out) pass.unacked.add(o.id);
+    // Nothing of this session stays unnamed after this root: it drops the session's record.
+    pass.clearing = this.meta.pendingSince !== null && this.engine.data.unsealed.size === 0 && this.holding.size === 0
+      && this.uploader.ledgerWithin(pass.unacked);
+    const pendingSince = this.meta.pendingSince;
+    if (pass.clearing) this.meta.pendingSince = null;
+    const changed = this.meta.changes(this.base.meta, topChanged);
+    let treeId = this.base.treeId ?? top;
+    if (changed) {
+      const d = this.meta.encode(this.tree, this.base.meta, top, this.base.version + 1n, Date.now(), this.addedBytes, topChanged, trash, pass.out);
+      treeId = sealDrive(this.tree, d, pass.out);
+      pass.drive = d;
+      for (const o of pass.out) pass.unacked.add(o.id); // persist() notes them in the ledger
+    }
+    this.meta.pendingSince = pendingSince; // dropped for good only once this root lands
+    return { treeId, pass, changed };
   }
 
   /** A pass that failed: nothing it sealed may be taken as stored. */
   private failPass(pass: Pass): void {
     this.tree.discard();
     for (const d of pass.dirs) d.treeId = null;
+    this.endPass();
+  }
+
+  private endPass(): void {
+    this.passIds = null;
+    const done = this.clearing;
+    this.clearing = null;
+    this.releaseClearing?.();
+    this.releaseClearing = null;
+    void done;
+  }
+
+  private releaseClearing: (() => void) | null = null;
+
+  /** A pass's root landed: its drive-level operations are done, and a clearing pass
+   *  leaves this session unannounced (the next upload announces it again). */
+  private landed(pass: Pass): void {
+    this.meta.consumed(pass.meta);
+    this.addedBytes = Math.max(0, this.addedBytes - pass.addedBytes);
+    if (pass.clearing) {
+      this.meta.pendingSince = null;
+      this.announced = false;
+    }
+    this.endPass();
   }
 
   /** Write the pass's tree objects to the cache and the upload queue, and wait for every
    *  object the tree names to be acknowledged (bounded by `waitMs` when given). */
   private async uploadPass(pass: Pass, waitMs?: number): Promise<void> {
+    this.passIds = pass.unacked;
+    if (pass.clearing && !this.clearing) this.clearing = new Promise<void>((r) => { this.releaseClearing = r; });
     try {
       await Promise.all(pass.out.map((o) => this.persist(o)));
       await this.uploader.waitFor(pass.unacked, waitMs);
@@ -329,9 +474,9 @@ export class Drive implements VfsContext {
   /** The entry of `f` in the committed root (by path, the same file id), or null. */
   private async committedEntryOf(f: FileNode): Promise<TreeEntry | null> {
     const path = pathOf(f);
-    if (!path || !this.base.treeId) return null;
+    if (!path || !this.base.top) return null;
     const parts = path.split('/').filter((x) => x !== '');
-    let dirId = this.base.treeId;
+    let dirId = this.base.top;
     try {
       for (let i = 0; i < parts.length; i++) {
         const e = (await this.tree.loadDir(dirId)).find((x) => x.name === parts[i]);
@@ -401,8 +546,9 @@ export class Drive implements VfsContext {
       data.noteFailure(f, e);
     }));
     const seq = this.journal.rotate();
-    let { treeId, pass } = await this.encodeAndUpload(waitMs);
-    if (treeId === this.base.treeId) {
+    let { treeId, pass, changed } = await this.encodeAndUpload(waitMs);
+    if (!changed) {
+      this.landed(pass);
       this.rejournalHeld(pass);
       await this.covered(seq);
       return;
@@ -422,13 +568,20 @@ export class Drive implements VfsContext {
       const res = await this.store.casRoot(this.base.etag, bytes);
       if (this.abandoned) throw new MegafsError('E_INTERNAL', 'stopped');
       if (res.ok) {
-        this.base = { version, hash, etag: res.etag, treeId, bytes };
+        this.base = { version, hash, etag: res.etag, treeId, bytes, top: pass.top, meta: pass.drive };
+        this.landed(pass);
         this.rejournalHeld(pass);
         await this.covered(seq);
         return;
       }
       if (attempt >= 10) throw new StoreError('E_CONFLICT', 'the root kept moving under this commit');
-      ({ treeId, pass } = await this.mergeWith(res.current, waitMs));
+      ({ treeId, pass, changed } = await this.mergeWith(res.current, waitMs));
+      if (!changed) { // their root already says everything ours would
+        this.landed(pass);
+        this.rejournalHeld(pass);
+        await this.covered(seq);
+        return;
+      }
     }
   }
 
@@ -448,22 +601,26 @@ export class Drive implements VfsContext {
 
 
   /** Another machine moved the root: check it, merge its tree into ours, make it the base. */
-  private async mergeWith(current: RootRecord | null, waitMs?: number): Promise<{ treeId: string; pass: Pass }> {
+  private async mergeWith(current: RootRecord | null, waitMs?: number): Promise<{ treeId: string; pass: Pass; changed: boolean }> {
     if (!current) throw new MegafsError('E_ROLLBACK', 'the store lost the root it had');
     const theirs = openRoot(this.p, this.keys, current.bytes);
     const hash = rootHash(this.p, current.bytes);
     checkNotRolledBack(this.base.hash ? { version: this.base.version, hash: this.base.hash } : null, theirs, hash);
-    this.log(`megafs: root moved to version ${theirs.version} (device ${theirs.deviceId.slice(0, 8)}); merging`);
-    await mergeTrees(this, this.engine, this.base.treeId, theirs.treeId, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
-    this.base = { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId, bytes: current.bytes };
+    this.endPass();
+    if (theirs.deviceId !== this.opts.deviceIdHex) this.log(`megafs: root moved to version ${theirs.version} (device ${theirs.deviceId.slice(0, 8)}); merging`);
+    const next = await Drive.resolveBase(this.tree, { version: theirs.version, hash, etag: current.etag, treeId: theirs.treeId, bytes: current.bytes });
+    this.sawRound(next.meta);
+    await mergeTrees(this, this.engine, this.base.top, next.top!, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
+    this.base = next;
     return this.encodeAndUpload(waitMs);
   }
 
   /** Encode and upload; a refusal that lands during the wait holds its file back and the
    *  tree is encoded again without it (the rest of the drive still commits). */
-  private async encodeAndUpload(waitMs?: number): Promise<{ treeId: string; pass: Pass }> {
+  private async encodeAndUpload(waitMs?: number): Promise<{ treeId: string; pass: Pass; changed: boolean }> {
     for (let attempt = 0; ; attempt++) {
       await this.prepareHolding();
+      await this.meta.prepare(this.tree, this.base.meta);
       const next = this.encodeTop();
       try {
         await this.uploadPass(next.pass, waitMs);

@@ -96,7 +96,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
     rec = last;
     log(`megafs: ${opts.store.name} is unavailable (${(e as Error).message}); starting offline from the last root seen here (version ${openRoot(p, opts.keys, rec.bytes).version})`);
   }
-  let base: Base = { version: 0n, hash: null, etag: null, treeId: null, bytes: null };
+  let base: Base = { version: 0n, hash: null, etag: null, treeId: null, bytes: null, top: null, meta: null };
   let journalFrom = state.journalFrom;
   if (rec) {
     const root = openRoot(p, opts.keys, rec.bytes);
@@ -108,7 +108,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
       seen = { version: BigInt(state.pendingVersion), hash };
     }
     checkNotRolledBack(seen, root, hash);
-    base = { version: root.version, hash, etag: rec.etag, treeId: root.treeId, bytes: rec.bytes };
+    base = { version: root.version, hash, etag: rec.etag, treeId: root.treeId, bytes: rec.bytes, top: null, meta: null };
   } else if (state.seenVersion) {
     throw new MegafsError('E_ROLLBACK', `the store has no root, but this machine saw version ${state.seenVersion}`);
   }
@@ -123,12 +123,13 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
   drive.journalFrom = journalFrom;
+  if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base);
   const now = Date.now();
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   const top: DirNode = {
     type: 'dir', ino: 1, perm: 0o755, uid, gid, atimeMs: now, mtimeMs: now, ctimeMs: now, xattrs: new Map(), parent: null,
-    name: '/', origin: null, children: rec ? null : new Map(), treeId: base.treeId, loading: null,
+    name: '/', origin: null, children: rec ? null : new Map(), treeId: base.top, loading: null,
   };
   const engine = new VfsEngine(drive, top);
   drive.engine = engine;

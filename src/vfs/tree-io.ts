@@ -17,6 +17,7 @@ import {
 } from '../format/tree.js';
 import { FormatError } from '../errors.js';
 import { encodeName } from '../format/names.js';
+import { decodeDriveLevel, DRIVE_OBJECT_VERSION, type DriveLevelTree } from '../format/drive-object.js';
 
 const EMPTY = new Uint8Array(0);
 /** Past this depth a shard is written as one leaf whatever its size (16^16 buckets). */
@@ -57,6 +58,32 @@ export class TreeIo {
     this.tentative.set(h, o.id);
     out.push(o);
     return o.id;
+  }
+
+  /** A drive-level object (format v3: DRIVE, VERSIONS, TRASH, SHARES), or null when
+   *  `id` is a directory (the root of a drive written before v3 names its top directory). */
+  async openLevel(id: string): Promise<DriveLevelTree | null> {
+    const bytes = await this.fetch(id);
+    const payload = openObject(this.p, this.treeKey, AAD_TREE, EMPTY, bytes, id);
+    if (bytes[0] !== DRIVE_OBJECT_VERSION) {
+      decodeTree(payload, bytes[0]); // a well-formed directory, or its error
+      return null;
+    }
+    return decodeDriveLevel(payload, bytes[0]);
+  }
+
+  /** Seal a drive-level payload (version byte 3). Not memoized: these change every commit. */
+  sealLevel(payload: Uint8Array, out: SealedObject[]): string {
+    const o = sealObject(this.p, this.treeKey, AAD_TREE, EMPTY, payload, undefined, undefined, DRIVE_OBJECT_VERSION);
+    out.push(o);
+    return o.id;
+  }
+
+  /** A collector ran (the drive's gcRound moved): an object this memo remembers may be
+   *  gone from the store, so nothing is reused on its word any more. */
+  clearMemo(): void {
+    this.memo.clear();
+    this.tentative = new Map();
   }
 
   /** The commit's objects are on the store: what it sealed may be reused as stored. */

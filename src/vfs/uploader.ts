@@ -56,6 +56,9 @@ export class Uploader {
   /** Waits (waitFor) that end when any upload keeps failing. */
   private readonly failWaiters = new Set<(e: Error) => void>();
   private readonly sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** Awaited before every upload: the drive announces this session (a pending record in
+   *  the root, docs/design.md "What the collector may delete") before anything it sends. */
+  gate: ((id: string) => Promise<void>) | null = null;
 
   constructor(
     private store: Store,
@@ -98,6 +101,14 @@ export class Uploader {
     if (this.pending.size === 0 && this.sealedHere.size === 0 && this.refused.size === 0) return out;
     for (const id of ids) if (this.pending.has(id) || this.sealedHere.has(id) || this.refused.has(id)) out.push(id);
     return out;
+  }
+
+  /** True when every object of the ledger (sealed here and not acknowledged, refused
+   *  included) is among `named`. */
+  ledgerWithin(named: Set<string>): boolean {
+    for (const id of this.sealedHere) if (!named.has(id)) return false;
+    for (const id of this.pending.keys()) if (!named.has(id)) return false;
+    return this.refused.size === 0;
   }
 
   /** The refusal of `id`, if the store refused it for good. */
@@ -149,6 +160,7 @@ export class Uploader {
   private async run(p: Pending): Promise<void> {
     while (!this.closed) {
       try {
+        if (this.gate) await this.gate(p.id);
         const vanished = (): Error => new Error(`object ${p.id.slice(0, 16)} vanished from the cache before upload`);
         if (!p.bytes && p.fresh && this.store.putFile) {
           const path = this.cache.fileOf(p.id);

@@ -156,7 +156,9 @@ test('vfs: sparse writes, truncate up and down, holes read as zeros', async (t) 
   await v.truncate('/s', 2 ** 50);
   await v.sync();
   t.is((await v.getattr('/s')).size, 2 ** 50);
-  t.true((store as MemoryStore).puts - puts <= 4, 'a petabyte of holes stores (almost) nothing');
+  // The commit's objects, none of them data: the directory, the DRIVE object and the
+  // versions page (twice over when the session's announcement moved the root first).
+  t.true((store as MemoryStore).puts - puts <= 7, `a petabyte of holes stores (almost) nothing (${(store as MemoryStore).puts - puts} puts)`);
   await v.close();
   const w = await open('b');
   t.is((await w.getattr('/s')).size, 2 ** 50);

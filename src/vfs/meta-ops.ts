@@ -1,0 +1,131 @@
+// What this process changes in the drive-level objects between two commits: entries put
+// in the bin, bin records restored or emptied, shares added or removed, the retention
+// policy, and this session's pending record. A commit applies them onto the DRIVE object
+// of the root it builds on (its base, or after a lost swap the other device's root), so
+// both devices' lists survive a merge: versions and bin records are only ever added by
+// their own commit, and removals are applied by predicate, never by overwriting a list.
+import type { SealedObject } from '../crypto/object.js';
+import {
+  encodeDriveObject, type DriveObject, type RetentionFields, type SessionRecord, type ShareRecordEntry, type TrashRecord, type VersionRecord,
+} from '../format/drive-object.js';
+import type { TreeEntry } from '../format/tree.js';
+import {
+  allShares, allTrash, encodeTrashPage, encodeVersionsPage, freshDrive, prependPages, sealShares, trashPage, versionsPage,
+  writePages, type Page,
+} from './drive-meta.js';
+import type { TreeIo } from './tree-io.js';
+
+/** A bin entry captured at unlink, rename-over or truncate: its chunk map is frozen then. */
+export interface TrashCapture {
+  deletedMs: number;
+  dir: string;
+  entry: TreeEntry;
+  /** For a file: the chunk ids as they were (file.chunks/lists are filled at encode). */
+  chunks: Map<number, string> | null;
+}
+
+/** One commit's view of the pending operations (how many it consumed). */
+export interface MetaSnapshot {
+  trashAdds: number;
+  trashFilters: number;
+  shareOps: number;
+  retention: boolean;
+}
+
+type ShareOp = { add: ShareRecordEntry } | { remove: string };
+
+/** What prepare() loaded for the next encode (async reads, so encode stays synchronous). */
+interface Loaded {
+  forMeta: DriveObject | null;
+  versionsHead: Page<VersionRecord> | null;
+  trashHead: Page<TrashRecord> | null;
+  trashAll: TrashRecord[] | null;
+  shares: ShareRecordEntry[] | null;
+}
+
+export class MetaOps {
+  trashAdds: TrashCapture[] = [];
+  /** Each removes the bin records it returns true for (restore, empty). */
+  trashFilters: ((r: TrashRecord) => boolean)[] = [];
+  shareOps: ShareOp[] = [];
+  retention: RetentionFields | null = null;
+  /** This session's pending record: set before its first upload (announce), cleared by a
+   *  commit that leaves nothing of this session unnamed. */
+  pendingSince: number | null = null;
+  private loaded: Loaded | null = null;
+
+  constructor(readonly sessionId: string, readonly deviceId: string) {}
+
+  get anything(): boolean {
+    return this.trashAdds.length + this.trashFilters.length + this.shareOps.length > 0 || this.retention !== null;
+  }
+
+  /** Load what encode needs from `base` (cached objects: a page or two per commit). */
+  async prepare(io: TreeIo, base: DriveObject | null): Promise<void> {
+    const l: Loaded = { forMeta: base, versionsHead: null, trashHead: null, trashAll: null, shares: null };
+    if (base?.versions) l.versionsHead = await versionsPage(io, base.versions);
+    if (this.trashFilters.length > 0) l.trashAll = await allTrash(io, base);
+    else if (this.trashAdds.length > 0 && base?.trash) l.trashHead = await trashPage(io, base.trash);
+    if (this.shareOps.length > 0) l.shares = await allShares(io, base);
+    this.loaded = l;
+  }
+
+  snapshot(): MetaSnapshot {
+    return { trashAdds: this.trashAdds.length, trashFilters: this.trashFilters.length, shareOps: this.shareOps.length, retention: this.retention !== null };
+  }
+
+  /** The commit landed: what it carried is done. */
+  consumed(s: MetaSnapshot): void {
+    this.trashAdds.splice(0, s.trashAdds);
+    this.trashFilters.splice(0, s.trashFilters);
+    this.shareOps.splice(0, s.shareOps);
+    if (s.retention) this.retention = null;
+  }
+
+  /** Whether the root about to be built differs from `base` in its drive-level part. */
+  changes(base: DriveObject | null, topChanged: boolean): boolean {
+    if (topChanged || this.anything || !base) return true;
+    const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
+    return (mine !== undefined) !== (this.pendingSince !== null);
+  }
+
+  /** The DRIVE object for a commit naming `topDir` as root version `version`. `trash`
+   *  turns this commit's captures into records (chunk lists sealed into `out`). */
+  encode(
+    io: TreeIo, base: DriveObject | null, topDir: string, version: bigint, timeMs: number, addedBytes: number, topChanged: boolean,
+    trash: TrashRecord[], out: SealedObject[],
+  ): DriveObject {
+    const l = this.loaded;
+    if (!l || l.forMeta !== base) throw new Error('BUG: MetaOps.encode without prepare() for this base');
+    const d: DriveObject = base ? { ...base, topDir } : freshDrive(topDir);
+    if (topChanged || !base) {
+      const rec: VersionRecord = { rootVersion: version, timeMs, deviceId: this.deviceId, topDir, addedBytes };
+      d.versions = prependPages(io, [rec], l.versionsHead, encodeVersionsPage, out);
+    }
+    if (l.trashAll) {
+      const kept = l.trashAll.filter((r) => !this.trashFilters.some((f) => f(r)));
+      d.trash = writePages(io, [...trash, ...kept], encodeTrashPage, out);
+    } else if (trash.length > 0) {
+      d.trash = prependPages(io, trash, l.trashHead, encodeTrashPage, out);
+    }
+    if (l.shares) {
+      let list = l.shares;
+      for (const op of this.shareOps) {
+        if ('add' in op) list = [...list.filter((s) => s.linkId !== op.add.linkId), op.add];
+        else list = list.filter((s) => s.linkId !== op.remove);
+      }
+      d.shares = sealShares(io, list, out);
+    }
+    if (this.retention) d.retention = { ...this.retention };
+    const others = d.sessions.filter((s) => s.sessionId !== this.sessionId);
+    const mine: SessionRecord[] = this.pendingSince !== null
+      ? [{ sessionId: this.sessionId, deviceId: this.deviceId, pendingSinceMs: this.pendingSince, baseTop: topDir }] : [];
+    d.sessions = [...others, ...mine];
+    return d;
+  }
+}
+
+/** Seal a DRIVE object (into `out`); returns its id, the id a root names. */
+export function sealDrive(io: TreeIo, d: DriveObject, out: SealedObject[]): string {
+  return io.sealLevel(encodeDriveObject(d), out);
+}
