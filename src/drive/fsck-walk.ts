@@ -13,6 +13,7 @@ import { lastChunkIndex } from '../chunking/offsets.js';
 import {
   decodeTree, ENTRY_DIR, ENTRY_FILE, TREE_CHUNK_LIST, TREE_DIR_INDEX, TREE_DIR_LEAF, type ChunkRef, type DecodedTree, type TreeEntry,
 } from '../format/tree.js';
+import { decodeDriveLevel, DRIVE_OBJECT_VERSION, TREE_DRIVE, TREE_SHARES, TREE_TRASH, TREE_VERSIONS, type DriveLevelTree } from '../format/drive-object.js';
 import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId } from '../store/store.js';
@@ -46,6 +47,8 @@ interface Verdict {
   copies: Copies;
   /** Decoded tree payload (tree objects and chunk lists), null when no copy opens. */
   tree: DecodedTree | null;
+  /** Decoded drive-level object (format v3), when it is one. */
+  level?: DriveLevelTree;
   /** An intact copy opened (for chunks: authenticated at its place). */
   opens: boolean;
   error?: string;
@@ -68,15 +71,17 @@ export class TreeWalker {
 
   constructor(readonly copies: ObjectCopies, private readonly keys: DriveKeys) {}
 
-  private verdict(id: ObjectId, open: (bytes: Uint8Array) => Promise<DecodedTree | null>): Promise<Verdict> {
+  private verdict(id: ObjectId, open: (bytes: Uint8Array) => Promise<DecodedTree | DriveLevelTree | null>): Promise<Verdict> {
     let v = this.verdicts.get(id);
     if (!v) {
       v = (async () => {
         const { copies, bytes } = await this.copies.locate(id);
         if (!bytes) return { copies, tree: null, opens: false, bytes: null };
         try {
-          const tree = await open(bytes);
-          return { copies, tree, opens: true, bytes: isDamaged(copies) ? bytes : null };
+          const t = await open(bytes);
+          const level = bytes[0] === DRIVE_OBJECT_VERSION ? t as DriveLevelTree : undefined;
+          const tree = level ? null : t as DecodedTree | null;
+          return { copies, tree, ...(level ? { level } : {}), opens: true, bytes: isDamaged(copies) ? bytes : null };
         } catch (e) {
           return { copies, tree: null, opens: false, error: (e as Error).message, bytes: null };
         }
@@ -87,7 +92,18 @@ export class TreeWalker {
   }
 
   private treeVerdict(id: ObjectId): Promise<Verdict> {
-    return this.verdict(id, async (bytes) => decodeTree(openObject(nodePlatform, this.keys.tree, AAD_TREE, EMPTY, bytes), bytes[0]));
+    return this.verdict(id, async (bytes) => {
+      const payload = openObject(nodePlatform, this.keys.tree, AAD_TREE, EMPTY, bytes);
+      return bytes[0] === DRIVE_OBJECT_VERSION ? decodeDriveLevel(payload, bytes[0]) : decodeTree(payload, bytes[0]);
+    });
+  }
+
+  /** The top directory a root's tree id stands for (itself before format v3), or null
+   *  when its DRIVE object has no copy that opens. */
+  async topDirOf(rootTreeId: ObjectId): Promise<ObjectId | null> {
+    const v = await this.treeVerdict(rootTreeId);
+    if (v.level) return v.level.kind === TREE_DRIVE ? v.level.drive.topDir : null;
+    return v.opens ? rootTreeId : null;
   }
 
   /** The intact bytes of a damaged object this walk found (the repair source), or null. */
@@ -106,12 +122,52 @@ export class TreeWalker {
     return parts.some((p) => p === null) ? null : parts.flat() as TreeEntry[];
   }
 
-  /** Walk the tree whose top directory's tree object is `treeId`. */
+  /** Walk everything the root whose tree id is `treeId` names: its top directory, and on
+   *  a format v3 drive the DRIVE object, the pages of its versions (each version's tree,
+   *  shared subtrees walked once) and of its bin (each entry, under "(bin)"), and its shares. */
   async walk(treeId: ObjectId): Promise<WalkResult> {
     const r: WalkResult = { directories: 0, files: 0, objects: 0, damage: [] };
-    await this.dir('/', treeId, r);
+    this.walked = new Set();
+    const v = await this.treeVerdict(treeId);
+    if (!v.level) {
+      await this.dir('/', treeId, r);
+      return r;
+    }
+    this.note(r, v, { path: '/', what: 'directory', id: treeId, kind: 'tree' });
+    if (v.level.kind !== TREE_DRIVE) {
+      r.damage.push({ path: '/', what: 'directory', id: treeId, kind: 'tree', copies: v.copies, recoverable: false, error: 'the root names no DRIVE object' });
+      return r;
+    }
+    const d = v.level.drive;
+    await this.dir('/', d.topDir, r);
+    for (let id = d.versions; id; ) {
+      const p = await this.treeVerdict(id);
+      this.note(r, p, { path: '(versions)', what: 'directory', id, kind: 'tree' });
+      if (p.level?.kind !== TREE_VERSIONS) break;
+      for (const rec of p.level.records) await this.dir(`(version ${rec.rootVersion})`, rec.topDir, r);
+      id = p.level.older;
+    }
+    for (let id = d.trash; id; ) {
+      const p = await this.treeVerdict(id);
+      this.note(r, p, { path: '(bin)', what: 'directory', id, kind: 'tree' });
+      if (p.level?.kind !== TREE_TRASH) break;
+      for (const rec of p.level.records) {
+        const path = `(bin)${rec.dir === '/' ? '' : rec.dir}/${rec.entry.name}`;
+        if (rec.entry.type === ENTRY_FILE && rec.entry.file) await this.file(path, rec.entry, r);
+        else if (rec.entry.type === ENTRY_DIR && rec.entry.dirId) await this.dir(path, rec.entry.dirId, r);
+      }
+      id = p.level.older;
+    }
+    if (d.shares) {
+      const p = await this.treeVerdict(d.shares);
+      this.note(r, p, { path: '(shares)', what: 'directory', id: d.shares, kind: 'tree' });
+      if (p.level?.kind === TREE_SHARES) for (const s of p.level.records) await this.dir(`(share ${s.path})`, s.snapshot, r);
+    }
     return r;
   }
+
+  /** Directory objects walked by this walk (versions share most of their trees). */
+  private walked = new Set<ObjectId>();
 
   private note(r: WalkResult, v: Verdict, d: Omit<Damage, 'copies' | 'recoverable'>): void {
     r.objects++;
@@ -135,6 +191,8 @@ export class TreeWalker {
    *  (their chunks share the CHUNK_PARALLEL slots), so many small files do not go one by
    *  one, and at most CHUNK_PARALLEL^2 checks wait for a slot. */
   private async dir(path: string, treeId: ObjectId, r: WalkResult): Promise<void> {
+    if (this.walked.has(treeId)) return;
+    this.walked.add(treeId);
     r.directories++;
     const entries = await this.shard(path, treeId, r);
     await eachLimited(entries.filter((e) => e.type === ENTRY_FILE && e.file), CHUNK_PARALLEL, (e) => this.file(childPath(path, e.name), e, r));

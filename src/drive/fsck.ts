@@ -103,7 +103,9 @@ export async function fsck(drive: Drive, o: FsckOptions): Promise<FsckReport> {
     const base = { ...current, version: seen && seen.version > current.version ? seen.version : current.version };
     const found = await chooseFallback(walker, await earlierRoots(drive, root ? root.version : base.version + 1n));
     if (found) {
-      const changes: Change[] = root ? await diffTrees(walker, root.treeId, found.c.root.treeId) : [{ path: '/', change: 'unreadable', type: 'directory' }];
+      const nowTop = root ? await walker.topDirOf(root.treeId) : null;
+      const thenTop = await walker.topDirOf(found.c.root.treeId);
+      const changes: Change[] = nowTop && thenTop ? await diffTrees(walker, nowTop, thenTop) : [{ path: '/', change: 'unreadable', type: 'directory' }];
       report.fallback = { root: rootInfo(found.c.root), changes, written: null };
       if (o.rollback) {
         const mended = await repairAll(walker, found.walk.damage);

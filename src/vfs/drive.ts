@@ -575,6 +575,10 @@ export class Drive implements VfsContext {
         return;
       }
       if (attempt >= 10) throw new StoreError('E_CONFLICT', 'the root kept moving under this commit');
+      // The lost pass's directories are encoded again over the merge (their memo keeps
+      // the ids of what did not change): a file it held back is looked at again, even
+      // when their root left our top directory as it was (a session's announcement).
+      for (const d of pass.dirs) d.treeId = null;
       ({ treeId, pass, changed } = await this.mergeWith(res.current, waitMs));
       if (!changed) { // their root already says everything ours would
         this.landed(pass);

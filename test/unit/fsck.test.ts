@@ -16,6 +16,7 @@ import { openDriveVfs } from '../../src/drive/vfs.js';
 import { AAD_TREE } from '../../src/crypto/labels.js';
 import { openObject } from '../../src/crypto/object.js';
 import { openRoot, rootHash } from '../../src/crypto/root.js';
+import { decodeDriveLevel, TREE_DRIVE } from '../../src/format/drive-object.js';
 import { decodeTree, TREE_DIR_INDEX, TREE_DIR_LEAF } from '../../src/format/tree.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { FsStore } from '../../src/store/fs.js';
@@ -25,6 +26,14 @@ import { FaultStore } from '../helpers/fault-store.js';
 
 process.env.MEGAFS_TEST_KDF = '1';
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'megafs-fsck-'));
+
+/** The top directory a format v3 root's DRIVE object names (this test holds the keys). */
+async function topOf(drive: { stores: { get(id: string): Promise<Uint8Array> }[]; keys: { tree: Uint8Array } }, treeId: string): Promise<string> {
+  const bytes = await drive.stores[0].get(treeId);
+  const level = decodeDriveLevel(openObject(nodePlatform, drive.keys.tree, AAD_TREE, new Uint8Array(0), bytes), bytes[0]);
+  if (level.kind !== TREE_DRIVE) throw new Error('the root names no DRIVE object');
+  return level.drive.topDir;
+}
 
 /** A new drive on one directory store in a temp home, closed and removed in teardown. */
 async function newDrive(t: ExecutionContext) {
@@ -78,7 +87,7 @@ test('a sharded directory missing one shard: fsck names the directory and the ob
     return decodeTree(openObject(nodePlatform, drive.keys.tree, AAD_TREE, new Uint8Array(0), bytes), bytes[0]);
   };
   const root = openRoot(nodePlatform, drive.keys, (await drive.store.getRoot())!.bytes);
-  const top = await openTree(root.treeId);
+  const top = await openTree(await topOf(drive, root.treeId));
   if (top.kind !== TREE_DIR_LEAF) throw new Error('top is not a leaf');
   const bigIndex = top.entries.find((e) => e.name === 'big')!.dirId!;
   const index = await openTree(bigIndex);
@@ -118,9 +127,10 @@ test('a fallback whose objects cannot be put back is not written; once they can,
   const [now, before] = history.map((r) => openRoot(nodePlatform, drive.keys, r.bytes));
   const cacheDir = join(paths.cache, drive.header.driveId);
   // The current top directory is gone everywhere; the earlier one only from the store.
-  await fsStore.delete(now.treeId);
-  await rm(cachedObjectPath(cacheDir, now.treeId));
-  await fsStore.delete(before.treeId);
+  const [nowTop, beforeTop] = [await topOf(drive, now.treeId), await topOf(drive, before.treeId)];
+  await fsStore.delete(nowTop);
+  await rm(cachedObjectPath(cacheDir, nowTop));
+  await fsStore.delete(beforeTop);
 
   const faulty = new FaultStore(fsStore);
   faulty.quotaFull = true;
@@ -139,6 +149,6 @@ test('a fallback whose objects cannot be put back is not written; once they can,
   t.is(done.fallback?.written?.version, (now.version + 1n).toString());
   const written = openRoot(nodePlatform, drive.keys, (await fsStore.getRoot())!.bytes);
   t.like(written, { version: now.version + 1n, treeId: before.treeId, deviceId: '1'.repeat(32), prevRootHash: rootHash(nodePlatform, history[0].bytes) });
-  t.true(await fsStore.has(before.treeId));
+  t.true(await fsStore.has(beforeTop));
   t.deepEqual(done.fallback?.changes, [{ path: '/', change: 'unreadable', type: 'directory' }]);
 });

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deriveDriveKeys } from '../../src/crypto/keys.js';
+import { openRoot } from '../../src/crypto/root.js';
+import { nodePlatform } from '../../src/platform/node.js';
 import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { flipByte, serveOther, TamperStore, truncateTo, type Tamper } from '../helpers/tamper-store.js';
@@ -33,7 +35,9 @@ async function world(t: { teardown: (f: () => Promise<void>) => void }) {
   await writer.close();
   // The chunk ids of the file: objects bigger than 1 MiB.
   const chunkIds = [...mem.objects.entries()].filter(([, b]) => b.length >= MiB).map(([id]) => id);
-  return { store, mem, open, lines, data, chunkIds };
+  // The DRIVE object the root names (format v3): what opening the drive reads first.
+  const driveId = openRoot(nodePlatform, keys, (await mem.getRoot())!.bytes).treeId;
+  return { store, mem, open, lines, data, chunkIds, driveId };
 }
 
 async function readAt(v: VfsHandle, path: string, at: number, len: number): Promise<Uint8Array> {
@@ -79,11 +83,18 @@ test('tamper: a chunk swapped for another chunk of the same file is EIO', async 
 
 test('tamper: a flipped tree object is EIO, not a listing', async (t) => {
   const w = await world(t);
-  w.store.target = (id) => !w.chunkIds.includes(id);
+  w.store.target = (id) => !w.chunkIds.includes(id) && id !== w.driveId;
   w.store.tamper = flipByte(30);
   const v = await w.open();
   await t.throwsAsync(v.readdir('/'), { code: 'EIO' });
   await v.close().catch(() => undefined);
+});
+
+test('tamper: a flipped DRIVE object: the drive does not open (E_INTEGRITY), nothing is listed', async (t) => {
+  const w = await world(t);
+  w.store.target = (id) => id === w.driveId;
+  w.store.tamper = flipByte(30);
+  await t.throwsAsync(w.open(), { code: 'E_INTEGRITY' });
 });
 
 test('tamper: an older root is E_ROLLBACK', async (t) => {
