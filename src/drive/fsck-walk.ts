@@ -128,6 +128,7 @@ export class TreeWalker {
   async walk(treeId: ObjectId): Promise<WalkResult> {
     const r: WalkResult = { directories: 0, files: 0, objects: 0, damage: [] };
     this.walked = new Set();
+    this.reported = new Set();
     const v = await this.treeVerdict(treeId);
     if (!v.level) {
       await this.dir('/', treeId, r);
@@ -168,10 +169,16 @@ export class TreeWalker {
 
   /** Directory objects walked by this walk (versions share most of their trees). */
   private walked = new Set<ObjectId>();
+  /** Damaged objects this walk reported. */
+  private reported = new Set<ObjectId>();
 
   private note(r: WalkResult, v: Verdict, d: Omit<Damage, 'copies' | 'recoverable'>): void {
     r.objects++;
     if (v.opens && !isDamaged(v.copies)) return;
+    // One object, one report: under the first path that names it (the live tree is walked
+    // before old versions and the bin, so a chunk they share is reported where it lives).
+    if (this.reported.has(d.id)) return;
+    this.reported.add(d.id);
     r.damage.push({ ...d, copies: v.copies, recoverable: v.opens, ...(v.error ? { error: v.error } : {}) });
   }
 

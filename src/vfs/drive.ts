@@ -91,6 +91,8 @@ export interface Base {
   top: string | null;
   /** The DRIVE object the root names (null: a root written before format v3, or none). */
   meta: DriveObject | null;
+  /** The root's DRIVE object did not open (index.ts brokenBase): nothing may commit over it. */
+  broken?: true;
 }
 
 export interface DriveOptions {
@@ -383,6 +385,7 @@ export class Drive implements VfsContext {
     const pendingSince = this.meta.pendingSince;
     if (pass.clearing) this.meta.pendingSince = null;
     const changed = this.meta.changes(this.base.meta, topChanged);
+    if (changed && this.base.broken) throw new MegafsError('EIO', `the drive's DRIVE object ${this.base.treeId!.slice(0, 16)}… cannot be read; see megafs fsck`);
     let treeId = this.base.treeId ?? top;
     if (changed) {
       const d = this.meta.encode(this.tree, this.base.meta, top, this.base.version + 1n, Date.now(), this.addedBytes, topChanged, trash, pass.out);

@@ -77,6 +77,16 @@ export function deviceHex(deviceId: string): string {
   return toHex(nodePlatform.sha256(new TextEncoder().encode(deviceId))).slice(0, 32);
 }
 
+/** A DRIVE object that is gone or does not open (fsck's business) leaves the drive
+ *  mountable: the top directory then stands for it, so reading / is EIO with the log line
+ *  naming the object, and the drive refuses to commit (Drive.encodeTop). A store that does
+ *  not answer fails the open, as a root it cannot read does. */
+function brokenBase(base: Base, e: unknown): Base {
+  const code = (e as { code?: string }).code;
+  if (code !== 'E_NOT_FOUND' && code !== 'E_INTEGRITY' && code !== 'E_FORMAT' && code !== 'E_VERSION') throw e;
+  return { ...base, top: base.treeId, meta: null, broken: true };
+}
+
 export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   const p = nodePlatform;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -123,7 +133,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
   drive.journalFrom = journalFrom;
-  if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base);
+  if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base).catch((e: unknown) => brokenBase(base, e));
   const now = Date.now();
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;

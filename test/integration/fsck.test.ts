@@ -217,9 +217,13 @@ test('two replicated directory stores, one lost a chunk and the cache too: fsck 
     await writeFile(o.path, rotten);
   }
   const both = await fsckJson(h, [], 6);
-  t.deepEqual(both.damaged.map((d) => [d.path, d.kind, d.stores.map((s) => s.state)]).sort(), [['/', 'tree', ['ok', 'corrupt']], ['/b.bin', 'chunk', ['missing', 'ok']]]);
+  const trees = both.damaged.filter((d) => d.kind === 'tree');
+  // The top directory's and the DRIVE object's at least (a version page may be one too).
+  t.true(trees.length >= 2, JSON.stringify(both.damaged));
+  t.deepEqual([...new Set(trees.map((d) => JSON.stringify(d.stores.map((s) => s.state))))], ['["ok","corrupt"]']);
+  t.deepEqual(both.damaged.filter((d) => d.kind !== 'tree').map((d) => [d.path, d.kind, d.stores.map((s) => s.state)]), [['/b.bin', 'chunk', ['missing', 'ok']]]);
 
-  t.like(await fsckJson(h, ['--repair'], 0), { clean: true, repair: { copied: 2, failed: 0 } });
+  t.like(await fsckJson(h, ['--repair'], 0), { clean: true, repair: { copied: both.damaged.length, failed: 0 } });
   t.like(await fsckJson(h, [], 0), { clean: true, damaged: [] });
   t.true((await objects(s1)).has(chunk.id));
   const out = join(h.dir, 'b.out');

@@ -37,7 +37,7 @@ async function world(t: { teardown: (f: () => Promise<void>) => void }) {
   const chunkIds = [...mem.objects.entries()].filter(([, b]) => b.length >= MiB).map(([id]) => id);
   // The DRIVE object the root names (format v3): what opening the drive reads first.
   const driveId = openRoot(nodePlatform, keys, (await mem.getRoot())!.bytes).treeId;
-  return { store, mem, open, lines, data, chunkIds, driveId };
+  return { store, mem, open, lines, data, chunkIds, driveId, keys };
 }
 
 async function readAt(v: VfsHandle, path: string, at: number, len: number): Promise<Uint8Array> {
@@ -83,18 +83,23 @@ test('tamper: a chunk swapped for another chunk of the same file is EIO', async 
 
 test('tamper: a flipped tree object is EIO, not a listing', async (t) => {
   const w = await world(t);
-  w.store.target = (id) => !w.chunkIds.includes(id) && id !== w.driveId;
+  w.store.target = (id) => !w.chunkIds.includes(id);
   w.store.tamper = flipByte(30);
   const v = await w.open();
   await t.throwsAsync(v.readdir('/'), { code: 'EIO' });
   await v.close().catch(() => undefined);
 });
 
-test('tamper: a flipped DRIVE object: the drive does not open (E_INTEGRITY), nothing is listed', async (t) => {
+test('tamper: a flipped DRIVE object: the drive opens, / is EIO, nothing commits over it', async (t) => {
   const w = await world(t);
   w.store.target = (id) => id === w.driveId;
   w.store.tamper = flipByte(30);
-  await t.throwsAsync(w.open(), { code: 'E_INTEGRITY' });
+  const v = await w.open();
+  await t.throwsAsync(v.readdir('/'), { code: 'EIO' });
+  await t.throwsAsync(v.mkdir('/x', 0o755), { code: 'EIO' });
+  await v.close().catch(() => undefined);
+  t.is(openRoot(nodePlatform, w.keys, (await w.mem.getRoot())!.bytes).treeId, w.driveId, 'the root did not move');
+  t.true(w.lines.some((l) => l.includes(`cannot read directory / (tree object ${w.driveId})`)), w.lines.join('\n'));
 });
 
 test('tamper: an older root is E_ROLLBACK', async (t) => {
