@@ -48,5 +48,6 @@ export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePa
     memCacheBytes: place.role === 'daemon' && !process.env.MEGAFS_MEM_CACHE_MB ? DAEMON_MEM_CACHE_BYTES : undefined,
     // The daemon's kernel page cache holds what was written; `megafs put` never reads it back.
     keepWritten: false,
+    lease: place.role === 'daemon',
   });
 }

@@ -33,13 +33,16 @@ export interface RetentionFields {
   monthly: number;
 }
 
-/** A process that has uploaded (or is about to upload) objects no committed root names yet. */
+/** A process holding the drive open for writing: its lease (docs/design.md "What the
+ *  collector may delete"). */
 export interface SessionRecord {
   sessionId: string; // 16 bytes hex
   deviceId: string; // 16 bytes hex
-  /** Its clock when it announced itself, before its first such upload. */
+  /** Its clock before its first upload that no committed root names yet; 0: none pending. */
   pendingSinceMs: number;
-  /** The top directory its tree derives from (kept by the collector while it is pending). */
+  /** Its clock when it last wrote this record (a lease not renewed for a week has lapsed). */
+  renewedMs: number;
+  /** The top directory its tree derives from (the collector keeps what it names). */
   baseTop: string | null;
 }
 
@@ -170,6 +173,7 @@ export function encodeDriveObject(d: DriveObject): Uint8Array {
     writeId16(w, s.sessionId);
     writeId16(w, s.deviceId);
     w.varint(s.pendingSinceMs);
+    w.varint(s.renewedMs);
     writeOptRef(w, s.baseTop);
   }
   const t = d.retention;
@@ -238,7 +242,7 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
     const n = r.varint();
     const sessions: SessionRecord[] = [];
     for (let i = 0; i < n; i++) {
-      const s = { sessionId: readId16(r), deviceId: readId16(r), pendingSinceMs: r.varint(), baseTop: readOptRef(r) };
+      const s = { sessionId: readId16(r), deviceId: readId16(r), pendingSinceMs: r.varint(), renewedMs: r.varint(), baseTop: readOptRef(r) };
       if (i > 0 && sessions[i - 1].sessionId >= s.sessionId) throw new FormatError('E_FORMAT', 'drive object has sessions out of order');
       sessions.push(s);
     }

@@ -143,6 +143,8 @@ export class Drive implements VfsContext {
   /** Objects of the pass being committed: protected by the record until the swap, and
    *  by the root after it, so they never wait for an announcement. */
   private passIds: Set<string> | null = null;
+  /** Shutting down: the last commit drops this session's record when nothing is pending. */
+  private leaving = false;
   /** The gcRound of the last root seen: when it moves, the tree memo is dropped. */
   private gcRound = 0;
 
@@ -181,28 +183,44 @@ export class Drive implements VfsContext {
     await this.announcing;
   }
 
+  /** Take the lease at the start of a session that will write (a mount): the record,
+   *  nothing pending yet, so a collector keeps what this session's base names. Failures
+   *  are left to the first upload, which announces again. */
+  async takeLease(): Promise<void> {
+    if (this.meta.leased) return;
+    await this.announce(false).catch((e: Error) => this.log(`megafs: could not take the session's lease yet: ${e.message}`));
+  }
+
   /** Put this session's record into the store's current root (a swap that changes only
-   *  the DRIVE object; our own base stays: the next commit merges over it). */
-  private async announce(): Promise<void> {
-    const since = this.meta.pendingSince ?? Date.now();
-    this.meta.pendingSince = since;
+   *  the DRIVE object; our own base stays: the next commit merges over it). `pending`:
+   *  before an upload no root names yet. */
+  private async announce(pending = true): Promise<void> {
+    const since = pending ? this.meta.pendingSince ?? Date.now() : 0;
+    if (pending) this.meta.pendingSince = since;
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.store.getRoot();
-      if (!cur) { this.announced = true; return; } // a new drive: no collector has anything to delete
+      if (!cur) { this.announced ||= pending; return; } // a new drive: no collector has anything to delete
       const root = openRoot(this.p, this.keys, cur.bytes);
       const hash = rootHash(this.p, cur.bytes);
       checkNotRolledBack(this.base.hash ? { version: this.base.version, hash: this.base.hash } : null, root, hash);
       const { top, drive } = await resolveRoot(this.tree, root.treeId);
-      if (drive?.sessions.some((x) => x.sessionId === this.meta.sessionId)) { this.announced = true; return; }
+      this.sawRound(drive);
+      const mine = drive?.sessions.find((x) => x.sessionId === this.meta.sessionId);
+      if (mine && (!pending || mine.pendingSinceMs !== 0)) { this.meta.leased = true; this.announced ||= pending; return; }
       const d: DriveObject = drive ? { ...drive } : freshDrive(top!);
-      d.sessions = [...d.sessions, { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: since, baseTop: this.base.top }];
+      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: since, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
+      d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId), rec];
       const out: SealedObject[] = [];
       const id = sealDrive(this.tree, d, out);
       await this.store.put(id, out[0].bytes);
       const bytes = sealRoot(this.p, this.keys, {
         version: root.version + 1n, treeId: id, prevRootHash: hash, timeMs: Date.now(), deviceId: this.opts.deviceIdHex,
       });
-      if ((await this.store.casRoot(cur.etag, bytes)).ok) { this.announced = true; return; }
+      if ((await this.store.casRoot(cur.etag, bytes)).ok) {
+        this.meta.leased = true;
+        this.announced ||= pending;
+        return;
+      }
     }
     throw new StoreError('E_CONFLICT', 'the root kept moving while this session announced itself');
   }
@@ -379,21 +397,20 @@ export class Drive implements VfsContext {
     pass.top = top;
     const trash = this.meta.trashAdds.map((c) => this.trashRecord(c, pass));
     for (const o of pass.out) pass.unacked.add(o.id);
-    // Nothing of this session stays unnamed after this root: it drops the session's record.
-    pass.clearing = this.meta.pendingSince !== null && this.engine.data.unsealed.size === 0 && this.holding.size === 0
-      && this.uploader.ledgerWithin(pass.unacked);
-    const pendingSince = this.meta.pendingSince;
-    if (pass.clearing) this.meta.pendingSince = null;
-    const changed = this.meta.changes(this.base.meta, topChanged);
+    // Nothing of this session stays unnamed after this root: its record says nothing is
+    // pending (and goes, when the session is leaving).
+    const idle = this.engine.data.unsealed.size === 0 && this.holding.size === 0 && this.uploader.ledgerWithin(pass.unacked);
+    pass.clearing = this.meta.pendingSince !== null && idle;
+    const want = this.meta.wanted(pass.clearing, this.leaving && idle);
+    const changed = this.meta.changes(this.base.meta, topChanged, want);
     if (changed && this.base.broken) throw new MegafsError('EIO', `the drive's DRIVE object ${this.base.treeId!.slice(0, 16)}… cannot be read; see megafs fsck`);
     let treeId = this.base.treeId ?? top;
     if (changed) {
-      const d = this.meta.encode(this.tree, this.base.meta, top, this.base.version + 1n, Date.now(), this.addedBytes, topChanged, trash, pass.out);
+      const d = this.meta.encode(this.tree, this.base.meta, top, this.base.version + 1n, Date.now(), this.addedBytes, topChanged, trash, want, pass.out);
       treeId = sealDrive(this.tree, d, pass.out);
       pass.drive = d;
       for (const o of pass.out) pass.unacked.add(o.id); // persist() notes them in the ledger
     }
-    this.meta.pendingSince = pendingSince; // dropped for good only once this root lands
     return { treeId, pass, changed };
   }
 
@@ -416,7 +433,7 @@ export class Drive implements VfsContext {
   private releaseClearing: (() => void) | null = null;
 
   /** A pass's root landed: its drive-level operations are done, and a clearing pass
-   *  leaves this session unannounced (the next upload announces it again). */
+   *  leaves this session with nothing pending (the next upload announces it again). */
   private landed(pass: Pass): void {
     this.meta.consumed(pass.meta);
     this.addedBytes = Math.max(0, this.addedBytes - pass.addedBytes);
@@ -669,6 +686,7 @@ export class Drive implements VfsContext {
   /** Seal, commit, stop. If the commit fails (store down) everything stays in the
    *  journal and the cache for the next start, and the failure is thrown. */
   async shutdown(): Promise<void> {
+    this.leaving = true;
     try {
       for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
       await this.commit();

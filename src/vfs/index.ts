@@ -35,6 +35,8 @@ export interface OpenVfsOptions {
    *  (default true). A mount turns it off: the kernel's page cache already holds what
    *  was written, and reusing the buffers spares every write fresh memory. */
   keepWritten?: boolean;
+  /** A session that will write (a mount): take the lease at once (Drive.takeLease). */
+  lease?: boolean;
   /** Names this machine in roots it writes (any string; hashed to 16 bytes). */
   deviceId: string;
   hostName?: string;
@@ -132,6 +134,7 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
     keepWritten: opts.keepWritten ?? true,
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
+  if (opts.lease) void drive.takeLease();
   drive.journalFrom = journalFrom;
   if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base).catch((e: unknown) => brokenBase(base, e));
   const now = Date.now();

@@ -49,9 +49,12 @@ export class MetaOps {
   trashFilters: ((r: TrashRecord) => boolean)[] = [];
   shareOps: ShareOp[] = [];
   retention: RetentionFields | null = null;
-  /** This session's pending record: set before its first upload (announce), cleared by a
+  /** Before this session's first upload that no root names yet (announce); cleared by a
    *  commit that leaves nothing of this session unnamed. */
   pendingSince: number | null = null;
+  /** This session holds a lease: its record stays in the root (pending or not) until the
+   *  session leaves (its last commit at close drops it). */
+  leased = false;
   private loaded: Loaded | null = null;
 
   constructor(readonly sessionId: string, readonly deviceId: string) {}
@@ -82,18 +85,28 @@ export class MetaOps {
     if (s.retention) this.retention = null;
   }
 
+  /** What this session's record says in the root about to be built: null for none, else
+   *  its pendingSinceMs (0: holding its base, nothing pending). `clearing`: this root names
+   *  everything the session uploaded; `leaving`: the session ends with this root. */
+  wanted(clearing: boolean, leaving: boolean): number | null {
+    const pending = clearing ? null : this.pendingSince;
+    if (leaving && pending === null) return null;
+    if (!this.leased && pending === null) return null;
+    return pending ?? 0;
+  }
+
   /** Whether the root about to be built differs from `base` in its drive-level part. */
-  changes(base: DriveObject | null, topChanged: boolean): boolean {
+  changes(base: DriveObject | null, topChanged: boolean, want: number | null): boolean {
     if (topChanged || this.anything || !base) return true;
     const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
-    return (mine !== undefined) !== (this.pendingSince !== null);
+    return want === null ? mine !== undefined : mine?.pendingSinceMs !== want;
   }
 
   /** The DRIVE object for a commit naming `topDir` as root version `version`. `trash`
    *  turns this commit's captures into records (chunk lists sealed into `out`). */
   encode(
     io: TreeIo, base: DriveObject | null, topDir: string, version: bigint, timeMs: number, addedBytes: number, topChanged: boolean,
-    trash: TrashRecord[], out: SealedObject[],
+    trash: TrashRecord[], want: number | null, out: SealedObject[],
   ): DriveObject {
     const l = this.loaded;
     if (!l || l.forMeta !== base) throw new Error('BUG: MetaOps.encode without prepare() for this base');
@@ -118,8 +131,8 @@ export class MetaOps {
     }
     if (this.retention) d.retention = { ...this.retention };
     const others = d.sessions.filter((s) => s.sessionId !== this.sessionId);
-    const mine: SessionRecord[] = this.pendingSince !== null
-      ? [{ sessionId: this.sessionId, deviceId: this.deviceId, pendingSinceMs: this.pendingSince, baseTop: topDir }] : [];
+    const mine: SessionRecord[] = want !== null
+      ? [{ sessionId: this.sessionId, deviceId: this.deviceId, pendingSinceMs: want, renewedMs: timeMs, baseTop: topDir }] : [];
     d.sessions = [...others, ...mine];
     return d;
   }
