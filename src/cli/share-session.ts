@@ -56,11 +56,3 @@ export async function withShareSession<T>(drivePasswordFile: string | undefined,
     await drive.close();
   }
 }
-
-/** "7d", "12h", "30m", "45s", "2w" -> milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim());
-  if (!m) throw new MegafsError('E_USAGE', `'${text}' is not a duration (examples: 30m, 12h, 7d, 2w)`);
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2].toLowerCase() as 's']!;
-  return Math.round(Number(m[1]) * unit);
-}

@@ -9,8 +9,9 @@ import { createShare } from '../share/create.js';
 import { entrySize } from '../share/manifest.js';
 import { parse } from './args.js';
 import { progress } from './progress.js';
-import { log, parseDuration, withShareSession } from './share-session.js';
+import { log, withShareSession } from './share-session.js';
 import { sharePath } from './share-path.js';
+import { parseDuration } from './when.js';
 
 const USAGE = 'megafs share PATH [--expires DURATION] [--password-file F] [--drive-password-file F] [--json]';
 
