@@ -52,17 +52,21 @@ async function putObject(deps: ApiDeps, serial: Serializer, ctx: Ctx): Promise<v
   const acct = requireAccount(deps, ctx);
   const declared = checkDeclaredLength(ctx, deps.limits.maxObjectBytes);
   const backend = await deps.backends(acct.id);
-  // A body that cannot fit is refused before it is read (an object there costs nothing);
-  // the reservation below is what holds.
-  const exists = (await backend.size(id)) !== null;
-  if (!exists && declared !== null && acct.quotaBytes !== null && deps.db.usage(acct.id).usedBytes + declared > acct.quotaBytes) {
-    throw new StoreError('E_QUOTA', 'quota exceeded');
+  // A body that cannot fit is refused before it is read (an object there costs nothing).
+  // Looked at in turn with this id's puts and deletes, or a delete between the two reads
+  // would refuse a body that fits; the reservation in storeObject is what holds.
+  const key = `${acct.id}/${id}`;
+  if (declared !== null && acct.quotaBytes !== null) {
+    const quotaBytes = acct.quotaBytes;
+    const full = await serial(key, async () =>
+      (await backend.size(id)) === null && deps.db.usage(acct.id).usedBytes + declared > quotaBytes);
+    if (full) throw new StoreError('E_QUOTA', 'quota exceeded');
   }
   // The body is read even when the object exists, to keep the connection reusable.
   const body = await readBody(ctx, deps.limits.maxObjectBytes);
   // Hashed once the body is in, on the thread pool: the event loop goes on serving.
   if ((await hashOf(body.chunks)) !== id) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
-  const created = await serial(`${acct.id}/${id}`, () => storeObject(deps, acct, backend, id, body));
+  const created = await serial(key, () => storeObject(deps, acct, backend, id, body));
   sendEmpty(ctx.res, created ? 201 : 200);
 }
 
