@@ -2,7 +2,7 @@
 // HEAD request), opened on first use instead, so that a drive this machine knows starts
 // while that store is down: each call tries to open it until it answers, and until then
 // fails with the opening's error (E_UNAVAILABLE). Calls that come together share one try.
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../store/store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from '../store/store.js';
 
 export class LateStore implements Store {
   private inner: Store | null = null;
@@ -24,6 +24,7 @@ export class LateStore implements Store {
   async has(id: ObjectId): Promise<boolean> { return (await this.store()).has(id); }
   async delete(id: ObjectId): Promise<void> { return (await this.store()).delete(id); }
   async *list(): AsyncIterable<ObjectId> { yield* (await this.store()).list(); }
+  async *scan(): AsyncIterable<ObjectInfo> { yield* (await this.store()).scan(); }
   async getRoot(): Promise<RootRecord | null> { return (await this.store()).getRoot(); }
   async casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> { return (await this.store()).casRoot(expected, bytes); }
   async getHeader(): Promise<Uint8Array | null> { return (await this.store()).getHeader(); }

@@ -8,19 +8,22 @@
 import { MegafsError } from '../errors.js';
 import { sha256Hex } from '../store/body-hash.js';
 import type { RootVersionFn } from '../store/replicate.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../store/store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from '../store/store.js';
 import type { SeenRoots } from './seen-root.js';
 
 export class RollbackGuard implements Store {
   readonly name: string;
   readonly putFile?: Store['putFile'];
   readonly syncDeferred?: Store['syncDeferred'];
+  readonly members?: Store['members'];
 
   constructor(readonly inner: Store, private readonly seen: SeenRoots, private readonly rootVersion: RootVersionFn) {
     this.name = inner.name;
     // Only what the store has: the uploader hard-links into a local store when it can.
     if (inner.putFile) this.putFile = (id, path, opts) => inner.putFile!(id, path, opts);
     if (inner.syncDeferred) this.syncDeferred = () => inner.syncDeferred!();
+    // Replicated stores: a collector sweeps each (objects only: no root passes there).
+    if (inner.members) this.members = () => inner.members!();
   }
 
   /** Check a root from the store and record it as seen. */
@@ -53,6 +56,7 @@ export class RollbackGuard implements Store {
   has(id: ObjectId): Promise<boolean> { return this.inner.has(id); }
   delete(id: ObjectId): Promise<void> { return this.inner.delete(id); }
   list(): AsyncIterable<ObjectId> { return this.inner.list(); }
+  scan(): AsyncIterable<ObjectInfo> { return this.inner.scan(); }
   getHeader(): Promise<Uint8Array | null> { return this.inner.getHeader(); }
   putHeader(bytes: Uint8Array): Promise<void> { return this.inner.putHeader(bytes); }
   usage(): Promise<StoreUsage> { return this.inner.usage(); }

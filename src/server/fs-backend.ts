@@ -98,8 +98,10 @@ export async function fsBackend(dir: string): Promise<ObjectBackend> {
     putChecked: (id, body) => objs.putChecked(id, body),
     get: (id, range) => objs.get(id, range),
     size: (id) => objs.size(id),
+    refresh: async (id) => objs.touch(id),
     delete: (id) => objs.delete(id),
     listPage: (after, limit) => objs.listPage(after, limit),
+    scanPage: (after, limit) => objs.scanPage(after, limit),
     readWhole: (id) => readWholeFile(objs.pathOf(id)),
   };
 }

@@ -4,7 +4,12 @@
 // A new object is published with link(2), which fails if the name exists, so exactly one
 // writer "creates" an object even across processes (usage counters stay exact). On file
 // systems without hard links (FAT, exFAT) it falls back to rename(2).
-import { closeSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+// An object file's mtime is the time it was last put (scan() reports it; a collector's
+// grace period counts from it): a new object's file was written just before it was linked
+// in, and every other put, of an object that exists or of a file linked in from elsewhere,
+// sets it to now (utimes). A put that finds the object gone between the two steps (a
+// delete raced it) stores it anew, so an acknowledged put always leaves the object there.
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
@@ -12,7 +17,7 @@ import { errnoError, nativeData } from '../platform/native-data.js';
 import { cleanStaleTemps, fsyncDir, mkdirDurable, mkdirIfMissing, writeTemp } from './fs-atomic.js';
 import { bodyMatches } from './body-hash.js';
 import { eachLimited } from './limit.js';
-import { isObjectId, type ByteRange, type ObjectId } from './store.js';
+import { isObjectId, type ByteRange, type ObjectId, type ObjectInfo } from './store.js';
 
 export function checkId(id: string): void {
   if (!isObjectId(id)) throw new StoreError('E_BAD_ID', 'not a valid object id');
@@ -21,6 +26,23 @@ export function checkId(id: string): void {
 function notFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';
 }
+
+/** Set the mtime (and atime) of the file at `path` to now; false when it is absent. A
+ *  synchronous syscall, like size(): microseconds, cheaper than a thread-pool hop. */
+function stampNow(path: string): boolean {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+    return true;
+  } catch (e) {
+    if (notFound(e)) return false;
+    throw e;
+  }
+}
+
+/** Attempts to publish a put whose object a delete keeps removing under it. */
+const PUT_ATTEMPTS = 3;
+const racedAway = (): StoreError => new StoreError('E_UNAVAILABLE', 'the object was deleted again and again while it was put');
 
 /** fsyncs in flight at once in syncDeferred (the file system commits them together). */
 const SYNC_PARALLEL = 32;
@@ -78,8 +100,13 @@ export class FsObjects {
   async put(id: ObjectId, body: Uint8Array): Promise<boolean> {
     checkId(id);
     if (!(await bodyMatches(body, id))) throw new StoreError('E_HASH_MISMATCH', 'object body does not match its id');
-    if ((await this.size(id)) !== null) return false;
+    if (this.touch(id)) return false;
     return this.putChecked(id, body);
+  }
+
+  /** Mark an existing object as put now (its mtime); false when it is absent. */
+  touch(id: ObjectId): boolean {
+    return stampNow(this.pathOf(id));
   }
 
   /** Store a body whose hash the caller has already checked against `id` (and which the
@@ -98,6 +125,11 @@ export class FsObjects {
       if (created === 'no-dir') {
         if (mkdirIfMissing(l1)) changed.push(this.objectsDir);
         if (mkdirIfMissing(leaf)) changed.push(l1);
+        created = publish(temp, final);
+      }
+      // There already: refresh its mtime. Gone by then (a delete raced this put): publish ours.
+      for (let attempt = 1; created === false && !stampNow(final); attempt++) {
+        if (attempt === PUT_ATTEMPTS) throw racedAway();
         created = publish(temp, final);
       }
       if (created === 'no-dir') throw new StoreError('E_INTERNAL', 'object directory vanished');
@@ -122,7 +154,8 @@ export class FsObjects {
       const linked = await this.linkDeferred(path, final, [id.slice(0, 2), id.slice(2, 4)]);
       if (linked !== 'copy') return linked;
     }
-    if ((await this.size(id)) !== null) return null;
+    if (this.touch(id)) return null;
+    stampNow(path); // the object's mtime is this put's (a missing file fails at the open)
     let sizeBytes: number;
     const fh = await open(path, 'r');
     try {
@@ -131,25 +164,37 @@ export class FsObjects {
     } finally {
       await fh.close();
     }
-    const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)]));
-    if (linked === 'copy') return (await this.putChecked(id, new Uint8Array(await readFile(path)))) ? sizeBytes : null;
-    if (!linked) return null;
-    await fsyncDir(leaf);
-    return sizeBytes;
+    for (let attempt = 1; ; attempt++) {
+      const linked = await linkInto(path, final, () => mkdirDurable(this.objectsDir, [id.slice(0, 2), id.slice(2, 4)]));
+      if (linked === 'copy') return (await this.putChecked(id, new Uint8Array(await readFile(path)))) ? sizeBytes : null;
+      if (linked) {
+        await fsyncDir(leaf);
+        return sizeBytes;
+      }
+      if (stampNow(final)) return null; // there already, now refreshed
+      if (attempt === PUT_ATTEMPTS) throw racedAway();
+    }
   }
 
-  /** putFile's deferred path: stat and link made synchronously (microseconds in the
+  /** putFile's deferred path: stat, utimes and link made synchronously (microseconds in the
    *  kernel; a thread-pool round trip costs more on this thread than the call), a missing
    *  shard directory made on the thread pool (mkdir costs up to a millisecond), and the
    *  paths to fsync noted for syncDeferred. Returns the size when linked, null when the
-   *  object existed, 'copy' when no hard link can be made. */
+   *  object existed (its mtime refreshed), 'copy' when no hard link can be made. */
   private async linkDeferred(path: string, final: string, shards: string[]): Promise<number | null | 'copy'> {
     const sizeBytes = statSync(path).size;
-    const linked = await linkInto(path, final, () => this.makeShardsDeferred(shards), linkSync);
-    if (linked !== true) return linked === 'copy' ? 'copy' : null;
-    this.unsynced.add(final);
-    this.unsynced.add(dirname(final));
-    return sizeBytes;
+    stampNow(path); // before the link: the object's mtime is this put's, and syncDeferred's fsync keeps it
+    for (let attempt = 1; ; attempt++) {
+      const linked = await linkInto(path, final, () => this.makeShardsDeferred(shards), linkSync);
+      if (linked === 'copy') return 'copy';
+      if (linked) {
+        this.unsynced.add(final);
+        this.unsynced.add(dirname(final));
+        return sizeBytes;
+      }
+      if (stampNow(final)) return null;
+      if (attempt === PUT_ATTEMPTS) throw racedAway();
+    }
   }
 
   /** mkdir the shard directories that are missing; each new one owes its parent an fsync. */
@@ -263,6 +308,32 @@ export class FsObjects {
     return out;
   }
 
+  /** Up to `limit` objects with ids greater than `after`, ascending, with their sizes and
+   *  mtimes; `next` is the id to pass as `after` for the next page, null after the last.
+   *  An object deleted between listing and stat is left out (a page may come out short). */
+  async scanPage(after: ObjectId | null, limit: number): Promise<{ objects: ObjectInfo[]; next: ObjectId | null }> {
+    const ids = await this.listPage(after, limit);
+    const objects: ObjectInfo[] = [];
+    for (const id of ids) {
+      try {
+        const st = statSync(this.pathOf(id));
+        objects.push({ id, size: st.size, mtimeMs: Math.floor(st.mtimeMs) });
+      } catch (e) {
+        if (!notFound(e)) throw e;
+      }
+    }
+    return { objects, next: ids.length === limit ? ids[ids.length - 1] : null };
+  }
+
+  async *scan(pageSize = 1000): AsyncIterable<ObjectInfo> {
+    let after: ObjectId | null = null;
+    do {
+      const page = await this.scanPage(after, pageSize);
+      yield* page.objects;
+      after = page.next;
+    } while (after !== null);
+  }
+
   async *list(pageSize = 1000): AsyncIterable<ObjectId> {
     let after: ObjectId | null = null;
     while (true) {
@@ -277,10 +348,8 @@ export class FsObjects {
   async scanUsage(): Promise<{ usedBytes: number; objectCount: number }> {
     let usedBytes = 0;
     let objectCount = 0;
-    for await (const id of this.list()) {
-      const size = await this.size(id);
-      if (size === null) continue;
-      usedBytes += size;
+    for await (const o of this.scan()) {
+      usedBytes += o.size;
       objectCount++;
     }
     return { usedBytes, objectCount };

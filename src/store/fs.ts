@@ -18,7 +18,7 @@ import { FsObjects } from './fs-objects.js';
 import { FsPresence, HEADER_FILE, type HeaderCheck } from './fs-presence.js';
 import { FsRoot } from './fs-root.js';
 import { cleanStaleTemps, mkdirIfMissing, writeAtomic } from './fs-atomic.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from './store.js';
 
 export { FsObjects } from './fs-objects.js';
 export type { HeaderCheck } from './fs-presence.js';
@@ -125,6 +125,12 @@ export class FsStore implements Store {
     this.presence?.ready();
     yield* this.objects.list();
     this.presence?.confirm(); // a directory that vanished lists as empty
+  }
+
+  async *scan(): AsyncIterable<ObjectInfo> {
+    this.presence?.ready();
+    yield* this.objects.scan();
+    this.presence?.confirm(); // a directory that vanished scans as empty
   }
 
   getRoot(): Promise<RootRecord | null> {

@@ -2,11 +2,11 @@
 // are retried with backoff; the root compare-and-swap never is (its outcome after a lost
 // reply is unknown: the caller re-reads the root). A full object read is checked against
 // its id, so a server serving wrong bytes is caught here (E_INTEGRITY).
-import { IntegrityError, StoreError } from '../errors.js';
+import { FormatError, IntegrityError, StoreError } from '../errors.js';
 import { bodyMatches } from './body-hash.js';
 import { checkId } from './fs-objects.js';
 import { bearer, createHttpClient, type HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse, type HttpStoreError } from './http-client.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+import { isObjectId, type ByteRange, type CasResult, type ObjectId, type ObjectInfo, type RootRecord, type Store, type StoreUsage } from './store.js';
 
 export interface HttpStoreOptions extends HttpClientOptions {
   user: string;
@@ -91,6 +91,27 @@ export class HttpStore implements Store {
       if (!page.next) return;
       after = page.next;
     }
+  }
+
+  /** `GET /v1/objects?detail=1` pages: ids with sizes and the server's mtimes. */
+  async *scan(): AsyncIterable<ObjectInfo> {
+    let after: string | null = null;
+    do {
+      const query: Record<string, string> = { detail: '1', limit: String(this.pageSize), ...(after ? { after } : {}) };
+      const { body } = await this.call({ method: 'GET', path: 'v1/objects', query }, 'scan objects');
+      const page = JSON.parse(body.toString('utf8')) as { objects?: unknown; next?: unknown };
+      // A server from before scan ignores `detail` and answers ids only.
+      if (!Array.isArray(page.objects)) throw new StoreError('E_VERSION', 'scan objects: this megafs serve does not report object sizes and times (too old)');
+      for (const o of page.objects as ObjectInfo[]) {
+        if (!isObjectId(o?.id) || !Number.isSafeInteger(o.size) || o.size < 0 || !Number.isFinite(o.mtimeMs)) {
+          throw new FormatError('E_FORMAT', 'scan objects: the server sent a malformed entry');
+        }
+        yield { id: o.id, size: o.size, mtimeMs: o.mtimeMs };
+      }
+      if (page.next === null) after = null;
+      else if (typeof page.next === 'string' && isObjectId(page.next)) after = page.next;
+      else throw new FormatError('E_FORMAT', 'scan objects: the server sent a malformed next id');
+    } while (after !== null);
   }
 
   async getRoot(): Promise<RootRecord | null> {

@@ -3,7 +3,7 @@
 // being flooded by the write-back queue. Root and header calls are never queued.
 // eachLimited: the same bound for a one-off batch (fsyncs, seals).
 import PQueue from 'p-queue';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from './store.js';
 
 /** Run `fn` over `items`, at most `limit` at a time, in order of start; resolves when all
  *  are done, rejects with the first failure (the others already started still run). */
@@ -15,10 +15,12 @@ export async function eachLimited<T>(items: readonly T[], limit: number, fn: (it
 
 export class LimitStore implements Store {
   readonly name: string;
+  readonly members?: Store['members'];
   private readonly queue: PQueue;
 
   constructor(private readonly inner: Store, concurrency: number) {
     this.name = inner.name;
+    if (inner.members) this.members = () => inner.members!();
     this.queue = new PQueue({ concurrency });
   }
 
@@ -36,6 +38,7 @@ export class LimitStore implements Store {
   has(id: ObjectId): Promise<boolean> { return this.run(() => this.inner.has(id)); }
   delete(id: ObjectId): Promise<void> { return this.run(() => this.inner.delete(id)); }
   list(): AsyncIterable<ObjectId> { return this.inner.list(); }
+  scan(): AsyncIterable<ObjectInfo> { return this.inner.scan(); }
   getRoot(): Promise<RootRecord | null> { return this.inner.getRoot(); }
   casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> { return this.inner.casRoot(expected, bytes); }
   getHeader(): Promise<Uint8Array | null> { return this.inner.getHeader(); }

@@ -6,7 +6,7 @@ import { IntegrityError, StoreError, isMegafsError } from '../errors.js';
 import { bodyMatches } from './body-hash.js';
 import { RootReplicas, type RootVersionFn } from './replicate-root.js';
 import { catchUpObjects, repairObjects, type RepairReport } from './replicate-repair.js';
-import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
+import { isObjectId, type ByteRange, type CasResult, type ObjectId, type ObjectInfo, type RootRecord, type Store, type StoreUsage } from './store.js';
 
 export type { RootVersionFn } from './replicate-root.js';
 export type { RepairReport } from './replicate-repair.js';
@@ -154,6 +154,34 @@ export class ReplicatedStore implements Store {
       }
     }
     if (answered === 0) throw lastError;
+  }
+
+  /** The union of the stores' objects, each id once with the latest mtime any store
+   *  reports (the last put anywhere) and that store's size. Like list(), stores that fail
+   *  are left out unless all do. Holds one entry per object in memory until the end. A
+   *  collector sweeps each of members() instead: a copy is deleted where it is old there. */
+  async *scan(): AsyncIterable<ObjectInfo> {
+    const latest = new Map<ObjectId, ObjectInfo>();
+    let answered = 0;
+    let lastError: unknown;
+    for (const store of this.stores) {
+      try {
+        for await (const o of store.scan()) {
+          const seen = latest.get(o.id);
+          if (!seen || o.mtimeMs > seen.mtimeMs) latest.set(o.id, o);
+        }
+        answered++;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    if (answered === 0) throw lastError;
+    yield* latest.values();
+  }
+
+  /** The stores below, in the order given (each is swept on its own by a collector). */
+  members(): readonly Store[] {
+    return this.stores;
   }
 
   getRoot(): Promise<RootRecord | null> {

@@ -2,7 +2,7 @@
 // it reports E_UNAVAILABLE (a blip, a restart). casRoot is passed through untouched: a
 // replayed compare-and-swap could report a lost race for a write that landed.
 import { isMegafsError } from '../errors.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from './store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from './store.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. Default 5. */
@@ -15,12 +15,14 @@ export interface RetryOptions {
 
 export class RetryStore implements Store {
   readonly name: string;
+  readonly members?: Store['members'];
   private readonly retries: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
 
   constructor(private readonly inner: Store, opts: RetryOptions = {}) {
     this.name = inner.name;
+    if (inner.members) this.members = () => inner.members!();
     this.retries = opts.retries ?? 5;
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.maxDelayMs = opts.maxDelayMs ?? 5000;
@@ -44,13 +46,16 @@ export class RetryStore implements Store {
   delete(id: ObjectId): Promise<void> { return this.retry(() => this.inner.delete(id)); }
 
   /** Retried only while nothing was yielded yet (a restarted listing would repeat ids). */
-  async *list(): AsyncIterable<ObjectId> {
+  list(): AsyncIterable<ObjectId> { return this.retryListing(() => this.inner.list()); }
+  scan(): AsyncIterable<ObjectInfo> { return this.retryListing(() => this.inner.scan()); }
+
+  private async *retryListing<T>(listing: () => AsyncIterable<T>): AsyncIterable<T> {
     for (let attempt = 0; ; attempt++) {
       let yielded = false;
       try {
-        for await (const id of this.inner.list()) {
+        for await (const item of listing()) {
           yielded = true;
-          yield id;
+          yield item;
         }
         return;
       } catch (e) {

@@ -6,7 +6,7 @@ import { IntegrityError, StoreError } from '../errors.js';
 import { bodyMatches, sha256Hex } from './body-hash.js';
 import { S3Client, s3ErrorCode, s3Fail, type S3Request, type S3Response } from './s3-client.js';
 import type { Credentials } from './sigv4.js';
-import { isObjectId, type ByteRange, type CasResult, type ObjectId, type RootRecord, type Store, type StoreUsage } from './store.js';
+import { isObjectId, type ByteRange, type CasResult, type ObjectId, type ObjectInfo, type RootRecord, type Store, type StoreUsage } from './store.js';
 
 export interface S3StoreOptions {
   endpoint: string;
@@ -122,13 +122,25 @@ export class S3Store implements Store {
     if (res.status !== 204 && res.status !== 200 && res.status !== 404) s3Fail('delete object', res);
   }
 
-  /** ListObjectsV2 pages under PREFIX/objects/: [id, size]. */
-  private async *listSized(): AsyncIterable<[ObjectId, number]> {
+  /** The object's size from a HEAD, or null when absent (no body read). */
+  async sizeOf(id: ObjectId): Promise<number | null> {
+    const res = await this.objectReq('HEAD', id);
+    if (res.status === 404) return null;
+    if (res.status !== 200) s3Fail('head object', res);
+    return Number(header(res, 'content-length'));
+  }
+
+  /** ListObjectsV2 pages under PREFIX/objects/, from the first id greater than `after`:
+   *  ascending (S3 lists keys in UTF-8 byte order; ids are lowercase hex). The mtime is
+   *  LastModified, the time of the last PUT (a repeated PUT of an object refreshes it). */
+  async *scanFrom(after: ObjectId | null): AsyncIterable<ObjectInfo> {
+    if (after !== null && !isObjectId(after)) throw new StoreError('E_BAD_ID', 'bad object id');
     const prefix = `${this.base}objects/`;
     let token: string | null = null;
     do {
       const query: Array<[string, string]> = [['list-type', '2'], ['prefix', prefix]];
       if (token) query.push(['continuation-token', token]);
+      else if (after !== null) query.push(['start-after', prefix + after]);
       if (this.opts.listPageSize) query.push(['max-keys', String(this.opts.listPageSize)]);
       const res = await this.send({ method: 'GET', bucket: this.opts.bucket, query });
       if (res.status !== 200) s3Fail('list objects', res);
@@ -136,8 +148,10 @@ export class S3Store implements Store {
       for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
         const key = xmlText(/<Key>([^<]*)<\/Key>/.exec(m[1])?.[1]) ?? '';
         const size = Number(/<Size>(\d+)<\/Size>/.exec(m[1])?.[1] ?? 0);
+        const mtimeMs = Date.parse(/<LastModified>([^<]*)<\/LastModified>/.exec(m[1])?.[1] ?? '');
+        if (!Number.isFinite(mtimeMs)) throw new StoreError('E_FORMAT', 'S3 list: an object without a LastModified time');
         const id = key.startsWith(prefix) ? key.slice(prefix.length) : '';
-        if (isObjectId(id)) yield [id, size];
+        if (isObjectId(id)) yield { id, size, mtimeMs };
       }
       const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
       token = truncated ? xmlText(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1]) : null;
@@ -145,8 +159,12 @@ export class S3Store implements Store {
     } while (token);
   }
 
+  scan(): AsyncIterable<ObjectInfo> {
+    return this.scanFrom(null);
+  }
+
   async *list(): AsyncIterable<ObjectId> {
-    for await (const [id] of this.listSized()) yield id;
+    for await (const o of this.scanFrom(null)) yield o.id;
   }
 
   async getRoot(): Promise<RootRecord | null> {
@@ -196,7 +214,7 @@ export class S3Store implements Store {
   async usage(): Promise<StoreUsage> {
     let usedBytes = 0;
     let objectCount = 0;
-    for await (const [, size] of this.listSized()) {
+    for await (const { size } of this.scanFrom(null)) {
       usedBytes += size;
       objectCount++;
     }

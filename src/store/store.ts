@@ -35,17 +35,32 @@ export interface StoreUsage {
   quotaBytes: number | null;
 }
 
+/** One object as scan() reports it. */
+export interface ObjectInfo {
+  id: ObjectId;
+  /** Bytes held. */
+  size: number;
+  /** When the object was last put, in whole milliseconds since the epoch by the store's
+   *  clock (a server's, not this machine's): a put of an object that exists refreshes it.
+   *  A collector's grace period counts from here. */
+  mtimeMs: number;
+}
+
 export interface Store {
   /** Human-readable name for logs and `megafs status` (no secrets). */
   readonly name: string;
 
   /** Store an object. Refuses (E_HASH_MISMATCH) a body whose SHA-256 is not `id`.
-   *  Idempotent: putting an object that exists succeeds. Acknowledged means durable. */
+   *  Idempotent: putting an object that exists succeeds, and refreshes its mtime (scan),
+   *  so an object a writer is about to name again is not collected as old garbage; if it
+   *  was deleted meanwhile it is stored anew. Acknowledged means durable. */
   put(id: ObjectId, body: Uint8Array): Promise<void>;
   /** Optional (local stores): store the object held in the local file `path`, a file this
    *  process wrote and whose SHA-256 it computed as `id` (not hashed again). The store may
    *  hard-link the file instead of copying it, so the file must never change afterwards
-   *  (replace it, never rewrite it). Same guarantees as put: acknowledged means durable,
+   *  (replace it, never rewrite it). The object's mtime (scan) becomes the time of the put
+   *  (a hard-linked file's own mtime with it).
+   *  Same guarantees as put: acknowledged means durable,
    *  unless `deferSync` is set: then the object is visible at once but durable (survives a
    *  power cut) only once a later syncDeferred() has resolved. */
   putFile?(id: ObjectId, path: string, opts?: { deferSync?: boolean }): Promise<void>;
@@ -59,6 +74,14 @@ export interface Store {
   delete(id: ObjectId): Promise<void>;
   /** Every object id the store holds for this drive, in no particular order. */
   list(): AsyncIterable<ObjectId>;
+  /** Every object the store holds for this drive with its size and the time it was last
+   *  put, in no particular order (what a garbage collector sweeps). An object deleted or
+   *  put during the scan may or may not appear. */
+  scan(): AsyncIterable<ObjectInfo>;
+  /** Optional (a store made of others: ReplicatedStore): the stores it writes every object
+   *  to. Each holds its own copies with its own times, so a collector scans and deletes on
+   *  each member, not on the union. */
+  members?(): readonly Store[];
 
   /** The drive's current sealed root, or null when none was ever written. */
   getRoot(): Promise<RootRecord | null>;

@@ -5,7 +5,7 @@
 // onCrash, which abandons the vfs, then fails). `down` fails every call (E_UNAVAILABLE);
 // `quotaFull` refuses every put (E_QUOTA). Everything else goes to the real store below.
 import { StoreError } from '../../src/errors.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
 
 export type Fault = 'eio' | 'quota' | 'stall' | 'crash';
 export type OpKind = 'put' | 'get' | 'root' | 'cas';
@@ -97,6 +97,11 @@ export class FaultStore implements Store {
 
   list(): AsyncIterable<ObjectId> {
     return this.inner.list();
+  }
+
+  async *scan(): AsyncIterable<ObjectInfo> {
+    if (this.down) throw new StoreError('E_UNAVAILABLE', 'fault: the store is down');
+    yield* this.inner.scan();
   }
 
   async getRoot(): Promise<RootRecord | null> {

@@ -1,14 +1,16 @@
 // An in-memory Store for unit tests: checks ids like a real store (E_HASH_MISMATCH),
 // CAS on the root with counter etags, and can be switched off (E_UNAVAILABLE) to play
 // an outage; `quotaBytes` refuses puts past it (E_QUOTA). `objects` is public so tamper
-// tests can reach in.
+// tests can reach in, and `mtimes` (when each object was last put; 0 for one set in
+// `objects` directly) so collector tests can age objects.
 import { createHash } from 'node:crypto';
 import { StoreError } from '../../src/errors.js';
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
 
 export class MemoryStore implements Store {
   readonly name = 'memory';
   readonly objects = new Map<ObjectId, Uint8Array>();
+  readonly mtimes = new Map<ObjectId, number>();
   root: RootRecord | null = null;
   header: Uint8Array | null = null;
   /** False: every call fails with E_UNAVAILABLE. */
@@ -31,6 +33,7 @@ export class MemoryStore implements Store {
     }
     this.puts++;
     this.objects.set(id, body.slice());
+    this.mtimes.set(id, Date.now());
   }
 
   async get(id: ObjectId, range?: ByteRange): Promise<Uint8Array> {
@@ -49,11 +52,17 @@ export class MemoryStore implements Store {
   async delete(id: ObjectId): Promise<void> {
     this.check();
     this.objects.delete(id);
+    this.mtimes.delete(id);
   }
 
   async *list(): AsyncIterable<ObjectId> {
     this.check();
     yield* [...this.objects.keys()];
+  }
+
+  async *scan(): AsyncIterable<ObjectInfo> {
+    this.check();
+    yield* [...this.objects].map(([id, b]) => ({ id, size: b.length, mtimeMs: this.mtimes.get(id) ?? 0 }));
   }
 
   async getRoot(): Promise<RootRecord | null> {

@@ -15,8 +15,11 @@
 // from then on (it may be the same object); without it the restart tests only check the
 // data on the same store. `cleanup` is always called, also when the test fails.
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecutionContext, TestFn } from 'ava';
-import type { ObjectId, Store } from '../../src/store/store.js';
+import type { ObjectId, ObjectInfo, Store } from '../../src/store/store.js';
 import { codeOf } from './code-of.js';
 
 export interface StoreFixture {
@@ -55,6 +58,28 @@ async function listAll(store: Store): Promise<ObjectId[]> {
 }
 
 const sortedIds = (objs: TestObject[]): ObjectId[] => objs.map((o) => o.id).sort();
+
+/** Every scanned object, sorted by id. */
+async function scanAll(store: Store): Promise<ObjectInfo[]> {
+  const all: ObjectInfo[] = [];
+  for await (const o of store.scan()) all.push(o);
+  return all.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** How far a store's mtime may sit outside the window of the put that set it: file
+ *  systems stamp from a coarse clock (up to a tick behind the time of day), S3 servers
+ *  may keep whole seconds. Same machine, same clock, in these tests. */
+const MTIME_SLACK_MS = 2000;
+
+/** Longer than a second: a store that keeps whole seconds shows a later put as later. */
+const PAST_A_SECOND_MS = 1100;
+
+const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+
+function inWindow(t: ExecutionContext, o: ObjectInfo, fromMs: number, toMs: number): void {
+  t.true(o.mtimeMs >= fromMs - MTIME_SLACK_MS && o.mtimeMs <= toMs + MTIME_SLACK_MS,
+    `${o.id.slice(0, 12)}: mtime ${o.mtimeMs} outside the put window ${fromMs}..${toMs}`);
+}
 
 type Body = (t: ExecutionContext, fx: StoreFixture) => Promise<void>;
 
@@ -213,6 +238,99 @@ export function storeConformance(test: TestFn, name: string, open: OpenStore): v
     t.is(u.usedBytes, 1001);
   });
 
+  def('scan: every object once, its exact size, the time of its put; deleted ones vanish', async (t, { store }) => {
+    t.deepEqual(await scanAll(store), []);
+    // More than a page of the http fixtures (10), and the sizes a store could get wrong.
+    const objs = [randomObject(0), randomObject(1), randomObject(70_000), ...Array.from({ length: 22 }, (_, i) => randomObject(100 + i))];
+    const fromMs = Date.now();
+    for (const o of objs) await store.put(o.id, o.body);
+    const toMs = Date.now();
+    const scanned = await scanAll(store);
+    const bySize = new Map(objs.map((o) => [o.id, o.body.length]));
+    t.deepEqual(scanned.map((o) => o.id), sortedIds(objs));
+    t.deepEqual(scanned.map((o) => o.id), await listAll(store));
+    for (const o of scanned) {
+      t.is(o.size, bySize.get(o.id) ?? -1, `${o.id.slice(0, 12)}: size`);
+      t.true(Number.isInteger(o.mtimeMs), 'whole milliseconds');
+      inWindow(t, o, fromMs, toMs);
+    }
+    for (const o of objs.slice(0, 5)) await store.delete(o.id);
+    t.deepEqual((await scanAll(store)).map((o) => o.id), sortedIds(objs.slice(5)));
+  });
+
+  def('scan: a repeated put refreshes the mtime', async (t, { store }) => {
+    const a = randomObject(500);
+    const b = randomObject(600);
+    await store.put(a.id, a.body);
+    await store.put(b.id, b.body);
+    const first = await scanAll(store);
+    await sleep(PAST_A_SECOND_MS);
+    const fromMs = Date.now();
+    await store.put(a.id, a.body);
+    const toMs = Date.now();
+    const [again, untouched] = [(await scanAll(store)).find((o) => o.id === a.id)!, (await scanAll(store)).find((o) => o.id === b.id)!];
+    const before = first.find((o) => o.id === a.id)!;
+    t.true(again.mtimeMs > before.mtimeMs, `mtime ${before.mtimeMs} -> ${again.mtimeMs}`);
+    inWindow(t, again, fromMs, toMs);
+    t.is(again.size, 500);
+    t.is(untouched.mtimeMs, first.find((o) => o.id === b.id)!.mtimeMs, 'another object keeps its time');
+    t.is((await scanAll(store)).length, 2);
+  });
+
+  def('putFile (stores that have it): the mtime is the put\'s, not the file\'s, and a repeat refreshes it', async (t, { store }) => {
+    if (!store.putFile) {
+      t.pass('no putFile');
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'megafs-putfile-'));
+    try {
+      const longAgo = new Date('2001-02-03T04:05:06Z');
+      for (const deferSync of [false, true]) {
+        const o = randomObject(4000);
+        const path = join(dir, o.id);
+        await writeFile(path, o.body);
+        await utimes(path, longAgo, longAgo); // a cache file written long before its upload
+        const fromMs = Date.now();
+        await store.putFile(o.id, path, { deferSync });
+        const toMs = Date.now();
+        await store.syncDeferred?.();
+        const put = (await scanAll(store)).find((x) => x.id === o.id)!;
+        t.is(put.size, 4000);
+        inWindow(t, put, fromMs, toMs);
+        // Put again (by put and by putFile) after its time was set back: refreshed both ways.
+        for (const again of [() => store.put(o.id, o.body), () => store.putFile!(o.id, path, { deferSync })]) {
+          await utimes(path, longAgo, longAgo); // the same file when it was hard-linked in
+          const from2 = Date.now();
+          await again();
+          const to2 = Date.now();
+          const refreshed = (await scanAll(store)).find((x) => x.id === o.id)!;
+          inWindow(t, refreshed, from2, to2);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  def('racing puts and deletes of one object keep usage exact', async (t, { store }) => {
+    const a = randomObject(3000);
+    const b = randomObject(1000);
+    await store.put(b.id, b.body);
+    t.is((await store.usage()).objectCount, 1); // counted from here on (a store may count once, then keep totals)
+    for (let round = 0; round < 6; round++) {
+      const ops = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? store.put(a.id, a.body) : store.delete(a.id)));
+      await Promise.all(ops);
+      const held = await store.has(a.id);
+      const u = await store.usage();
+      t.deepEqual([u.objectCount, u.usedBytes], held ? [2, 4000] : [1, 1000], `round ${round}, held ${held}`);
+      t.deepEqual((await scanAll(store)).map((o) => o.id), held ? [a.id, b.id].sort() : [b.id]);
+    }
+    await store.put(a.id, a.body);
+    t.true(same(await store.get(a.id), a.body));
+    const u = await store.usage();
+    t.deepEqual([u.objectCount, u.usedBytes], [2, 4000]);
+  });
+
   def('restart: nothing acknowledged is lost', async (t, fx) => {
     let store = fx.store;
     const objs = Array.from({ length: 10 }, () => randomObject(30_000));
@@ -221,8 +339,10 @@ export function storeConformance(test: TestFn, name: string, open: OpenStore): v
     await store.putHeader(header);
     const r = await store.casRoot(null, new Uint8Array([7, 7]));
     if (!r.ok) return t.fail('casRoot lost');
+    const scanned = await scanAll(store);
     if (fx.restart) store = fx.store = await fx.restart();
     for (const o of objs) t.true(same(await store.get(o.id), o.body));
+    t.deepEqual(await scanAll(store), scanned, 'sizes and times survive the restart');
     t.true(same((await store.getHeader())!, header));
     const root = await store.getRoot();
     t.deepEqual(root && [...root.bytes], [7, 7]);

@@ -1,7 +1,7 @@
 // A malicious store for tests: wraps another Store and rewrites what get() returns for
 // chosen objects (flip a bit, serve another object's bytes, truncate) or serves an old
 // root. The vfs must answer EIO / E_ROLLBACK, never wrong bytes.
-import type { ByteRange, CasResult, ObjectId, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
+import type { ByteRange, CasResult, ObjectId, ObjectInfo, RootRecord, Store, StoreUsage } from '../../src/store/store.js';
 
 export type Tamper = (id: ObjectId, bytes: Uint8Array, inner: Store) => Promise<Uint8Array> | Uint8Array;
 
@@ -29,6 +29,7 @@ export class TamperStore implements Store {
   has(id: ObjectId): Promise<boolean> { return this.inner.has(id); }
   delete(id: ObjectId): Promise<void> { return this.inner.delete(id); }
   list(): AsyncIterable<ObjectId> { return this.inner.list(); }
+  scan(): AsyncIterable<ObjectInfo> { return this.inner.scan(); }
   async getRoot(): Promise<RootRecord | null> { return this.staleRoot ?? this.inner.getRoot(); }
   casRoot(expected: string | null, bytes: Uint8Array): Promise<CasResult> { return this.inner.casRoot(expected, bytes); }
   getHeader(): Promise<Uint8Array | null> { return this.inner.getHeader(); }

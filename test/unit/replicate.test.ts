@@ -34,6 +34,10 @@ class Switchable implements Store {
     if (this.down) throw new StoreError('E_UNAVAILABLE', 'down');
     yield* this.inner.list();
   }
+  async *scan() {
+    if (this.down) throw new StoreError('E_UNAVAILABLE', 'down');
+    yield* this.inner.scan();
+  }
   getRoot() { return this.on(() => this.inner.getRoot()); }
   casRoot(e: string | null, b: Uint8Array) { return this.on(() => this.inner.casRoot(e, b)); }
   getHeader() { return this.on(() => this.inner.getHeader()); }
