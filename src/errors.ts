@@ -36,6 +36,7 @@ export type ErrorCode =
   // environment
   | 'E_FUSE_MISSING'     // libfuse or /dev/fuse is not available
   | 'E_MOUNT'            // mount point missing, busy or not a directory
+  | 'E_LOCKED'           // another collector holds the drive's collector lock
   | 'E_INTERNAL';
 
 export class MegafsError extends Error {

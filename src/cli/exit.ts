@@ -13,6 +13,7 @@ const EXIT_FOR: Partial<Record<ErrorCode, number>> = {
   E_INTEGRITY: 6, E_ROLLBACK: 6,
   E_MOUNT: 7, E_FUSE_MISSING: 7,
   E_BAD_LINK: 8, E_GONE: 8, E_TAKEN_DOWN: 8,
+  E_LOCKED: 9,
 };
 
 /** Print one clear line to stderr and return the exit code. Unknown errors are bugs:

@@ -15,7 +15,7 @@
 // then asserts the rest right before the compare-and-swap. A failed pass forgets what it
 // sealed (tree memo, directory ids), so the next commit seals and sends it again.
 import { LRUCache } from 'lru-cache';
-import { fsError, MegafsError, StoreError } from '../errors.js';
+import { fsError, isMegafsError, MegafsError, StoreError } from '../errors.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import { checkNotRolledBack, openRoot, rootHash, sealRoot, ZERO_HASH } from '../crypto/root.js';
@@ -566,7 +566,7 @@ export class Drive implements VfsContext {
       data.noteFailure(f, e);
     }));
     const seq = this.journal.rotate();
-    let { treeId, pass, changed } = await this.encodeAndUpload(waitMs);
+    let { treeId, pass, changed } = await this.encodeAndUpload(waitMs).catch((e: unknown) => this.overMovedRoot(e, waitMs));
     if (!changed) {
       this.landed(pass);
       this.rejournalHeld(pass);
@@ -637,6 +637,15 @@ export class Drive implements VfsContext {
     await mergeTrees(this, this.engine, this.base.top, next.top!, `${theirs.deviceId.slice(0, 8)} ${new Date(theirs.timeMs).toISOString().slice(0, 19)}`);
     this.base = next;
     return this.encodeAndUpload(waitMs);
+  }
+
+  /** A drive-level page of the base is gone from the store: a collector rewrote it, so the
+   *  root has moved; the commit goes on over the current root (merged), as after a lost swap. */
+  private async overMovedRoot(e: unknown, waitMs?: number): Promise<{ treeId: string; pass: Pass; changed: boolean }> {
+    if (!isMegafsError(e, 'E_NOT_FOUND')) throw e;
+    const current = await this.store.getRoot();
+    if (!current || current.etag === this.base.etag) throw e;
+    return this.mergeWith(current, waitMs);
   }
 
   /** Encode and upload; a refusal that lands during the wait holds its file back and the

@@ -134,9 +134,9 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
     keepWritten: opts.keepWritten ?? true,
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
-  if (opts.lease) void drive.takeLease();
   drive.journalFrom = journalFrom;
   if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base).catch((e: unknown) => brokenBase(base, e));
+  if (opts.lease && !base.broken) void drive.takeLease();
   const now = Date.now();
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;

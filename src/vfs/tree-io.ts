@@ -106,6 +106,15 @@ export class TreeIo {
     return parts.flat();
   }
 
+  /** The tree objects a directory is stored in: its own, and for a sharded one every
+   *  index and leaf under it. */
+  async dirObjects(id: string): Promise<string[]> {
+    const t = await this.open(id);
+    if (t.kind !== TREE_DIR_INDEX) return [id];
+    const parts = await Promise.all(t.buckets.map(([, child]) => this.dirObjects(child)));
+    return [id, ...parts.flat()];
+  }
+
   /** The chunk map of a file whose ids live in CHUNK_LIST objects. */
   async loadChunkLists(lists: ChunkRef[]): Promise<Map<number, string>> {
     const m = new Map<number, string>();
