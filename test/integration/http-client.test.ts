@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { createHttpClient, type HttpClientOptions } from '../../src/store/http-client.js';
+import { HttpStore } from '../../src/store/http.js';
+import type { ObjectInfo } from '../../src/store/store.js';
 import { codeOf } from '../helpers/code-of.js';
 
 async function serve(t: ExecutionContext, handler: (req: IncomingMessage, res: ServerResponse) => void, setup?: (s: Server) => void): Promise<string> {
@@ -110,4 +112,30 @@ test('http client: a server that does not answer, or cuts a body short, is E_UNA
   t.is(await codeOf(c.request({ method: 'GET', path: 'short' }, 'get')), 'E_UNAVAILABLE');
   t.is(await codeOf(c.request({ method: 'GET', path: 'silent' }, 'get')), 'E_UNAVAILABLE');
   t.is(await codeOf(c.request({ method: 'PUT', path: 'silent', body: new Uint8Array(10) }, 'put')), 'E_UNAVAILABLE');
+});
+
+test('http store: scan against a server that answers ids only (from before detail=1) is E_VERSION; a malformed entry E_FORMAT', async (t) => {
+  const id = 'ab'.repeat(32);
+  let answer: unknown = { ids: [id], next: null };
+  const url = await serve(t, (req, res) => {
+    const body = Buffer.from(JSON.stringify(req.url?.startsWith('/v1/objects') ? answer : {}));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  const store = new HttpStore({ url, user: 'u', authSecret: new Uint8Array(32), retryBaseMs: 5 });
+  t.teardown(() => store.close());
+  const scanAll = async (): Promise<ObjectInfo[]> => {
+    const all: ObjectInfo[] = [];
+    for await (const o of store.scan()) all.push(o);
+    return all;
+  };
+  t.is(await codeOf(scanAll()), 'E_VERSION');
+  answer = { objects: [{ id, size: 5, mtimeMs: 1000 }], next: null };
+  t.deepEqual(await scanAll(), [{ id, size: 5, mtimeMs: 1000 }]);
+  for (const bad of [{ id: '../x', size: 5, mtimeMs: 1 }, { id, size: -1, mtimeMs: 1 }, { id, size: 5 }]) {
+    answer = { objects: [bad], next: null };
+    t.is(await codeOf(scanAll()), 'E_FORMAT', JSON.stringify(bad));
+  }
+  answer = { objects: [], next: 'nonsense' };
+  t.is(await codeOf(scanAll()), 'E_FORMAT');
 });

@@ -2,7 +2,7 @@
 // suite, write quorum, a store that is down, a store serving corrupted bytes, a stale
 // root on one store, and repair().
 import test from 'ava';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../src/errors.js';
@@ -10,7 +10,7 @@ import { FsStore } from '../../src/store/fs.js';
 import { ReplicatedStore } from '../../src/store/replicate.js';
 import { RetryStore } from '../../src/store/retry.js';
 import { LimitStore } from '../../src/store/limit.js';
-import type { ByteRange, ObjectId, Store } from '../../src/store/store.js';
+import type { ByteRange, ObjectId, ObjectInfo, Store } from '../../src/store/store.js';
 import { randomObject, storeConformance } from '../helpers/store-suite.js';
 import { codeOf } from '../helpers/code-of.js';
 
@@ -223,4 +223,42 @@ test('LimitStore keeps at most N object requests in flight', async (t) => {
   t.is(store.pending, 0);
   await store.close();
   await rm(dir, { recursive: true, force: true });
+});
+
+test('scan: the union of the stores, each object once with the latest put anywhere; members() for a sweep per store', async (t) => {
+  const { dirs, sw, rep, cleanup } = await pair(1);
+  t.teardown(cleanup);
+  const both = randomObject(3000);
+  const onlyA = randomObject(2000);
+  await rep.put(both.id, both.body);
+  await rep.idle();
+  sw[1].down = true;
+  await rep.put(onlyA.id, onlyA.body);
+  await rep.idle();
+  sw[1].down = false;
+  // The copy on A was put long ago; B's is the latest put.
+  const longAgo = new Date('2001-02-03T04:05:06Z');
+  await utimes(join(dirs[0], 'objects', both.id.slice(0, 2), both.id.slice(2, 4), both.id), longAgo, longAgo);
+  const scan = async (s: Store): Promise<Map<ObjectId, ObjectInfo>> => {
+    const m = new Map<ObjectId, ObjectInfo>();
+    for await (const o of s.scan()) {
+      t.false(m.has(o.id), 'listed twice');
+      m.set(o.id, o);
+    }
+    return m;
+  };
+  const all = await scan(rep);
+  t.deepEqual([...all.keys()].sort(), [both.id, onlyA.id].sort());
+  t.is(all.get(both.id)!.size, 3000);
+  t.is(all.get(both.id)!.mtimeMs, (await scan(sw[1])).get(both.id)!.mtimeMs);
+  t.true(all.get(both.id)!.mtimeMs > longAgo.getTime());
+  // Per store, each its own copies and times.
+  t.deepEqual(rep.members(), sw);
+  t.is((await scan(rep.members()[0])).get(both.id)!.mtimeMs, longAgo.getTime());
+  t.false((await scan(rep.members()[1])).has(onlyA.id));
+  // A store that is down is left out; all down is an error.
+  sw[0].down = true;
+  t.deepEqual([...(await scan(rep)).keys()], [both.id]);
+  sw[1].down = true;
+  t.is(await codeOf(scan(rep)), 'E_UNAVAILABLE');
 });
