@@ -9,23 +9,27 @@ import { parse } from './args.js';
 import { withDrive } from './session.js';
 import { parseDuration } from './when.js';
 
-const USAGE = 'megafs gc [--dry-run] [--json] [--forget-older-than DURATION] [--password-file F]';
+const USAGE = 'megafs gc [--dry-run] [--json] [--forget-older-than DURATION] [--clock-allowance DURATION] [--password-file F]';
 
 interface Flags {
   'dry-run'?: boolean;
   json?: boolean;
   'forget-older-than'?: string;
+  'clock-allowance'?: string;
   'password-file'?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse<Flags>(argv, USAGE, {
-    'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'forget-older-than': { type: 'string' }, 'password-file': { type: 'string' },
+    'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'forget-older-than': { type: 'string' }, 'clock-allowance': { type: 'string' },
+    'password-file': { type: 'string' },
   });
   const forget = values['forget-older-than'] !== undefined ? parseDuration(values['forget-older-than']) : undefined;
+  const allowance = values['clock-allowance'] !== undefined ? parseDuration(values['clock-allowance']) : undefined;
   const report = await withDrive(values['password-file'], (drive, cfg, paths) => collect(drive, {
     dryRun: values['dry-run'] === true, deviceIdHex: deviceHex(cfg.deviceId), cacheDir: join(paths.cache, drive.header.driveId),
     ...(forget !== undefined ? { forgetOlderThanMs: forget } : {}),
+    ...(allowance !== undefined ? { clockAllowanceMs: allowance } : {}),
   }));
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : text(report));
   return 0;
@@ -49,7 +53,7 @@ function text(r: GcReport): string {
     const young = s.young ? `; ${s.young} newer than the grace period kept` : '';
     lines.push(r.dryRun
       ? `store ${s.name}: ${s.objects} objects (${humanBytes(s.bytes)}); would free ${s.garbage} (${humanBytes(s.garbageBytes)})${young}`
-      : `store ${s.name}: ${s.objects} objects (${humanBytes(s.bytes)}); freed ${s.deleted} (${humanBytes(s.deletedBytes)})${s.failed ? `; ${s.failed} deletes failed (the next gc retries them)` : ''}${young}`);
+      : `store ${s.name}: ${s.objects} objects (${humanBytes(s.bytes)}); freed ${s.deleted} (${humanBytes(s.deletedBytes)})${s.shared ? `; ${s.shared} kept for live share links` : ''}${s.failed ? `; ${s.failed} deletes failed (the next gc retries them)` : ''}${young}`);
   }
   return `${lines.join('\n')}\n`;
 }

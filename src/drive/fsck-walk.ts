@@ -141,6 +141,8 @@ export class TreeWalker {
     }
     const d = v.level.drive;
     await this.dir('/', d.topDir, r);
+    // "Checked N files" counts the drive as it is; the objects count everything walked.
+    const live = { directories: r.directories, files: r.files };
     for (let id = d.versions; id; ) {
       const p = await this.treeVerdict(id);
       this.note(r, p, { path: '(versions)', what: 'directory', id, kind: 'tree' });
@@ -164,6 +166,8 @@ export class TreeWalker {
       this.note(r, p, { path: '(shares)', what: 'directory', id: d.shares, kind: 'tree' });
       if (p.level?.kind === TREE_SHARES) for (const s of p.level.records) await this.dir(`(share ${s.path})`, s.snapshot, r);
     }
+    r.directories = live.directories;
+    r.files = live.files;
     return r;
   }
 

@@ -45,6 +45,9 @@ export interface GcOptions {
   deviceIdHex: string;
   /** The local cache (read first when marking), or null. */
   cacheDir: string | null;
+  /** The clock allowance of the grace (default GC_CLOCK_SKEW_MS); 0 when every writer
+   *  shares this machine's clock (one machine, a local store). */
+  clockAllowanceMs?: number;
   /** Forget versions older than this (ms before now), whatever the policy keeps. */
   forgetOlderThanMs?: number;
   now?: () => number;
@@ -62,6 +65,8 @@ export interface GcStoreReport {
   young: number;
   deleted: number;
   deletedBytes: number;
+  /** Deletes the store refused because a live share link names the object. */
+  shared: number;
   failed: number;
 }
 
@@ -248,7 +253,7 @@ export class Collector {
         }
       }
       const pending = [...sessions, ...(late?.drive.sessions ?? [])].filter((s) => s.pendingSinceMs > 0).map((s) => s.pendingSinceMs);
-      const graceMs = Math.min(locked.lockMs, ...pending) - GC_CLOCK_SKEW_MS;
+      const graceMs = Math.min(locked.lockMs, ...pending) - (this.o.clockAllowanceMs ?? GC_CLOCK_SKEW_MS);
       report.rootVersion = after.version.toString();
       report.live.objects = marked.size;
       report.versions = locked.applied.versions;
@@ -258,7 +263,7 @@ export class Collector {
         throw new MegafsError('E_CONFLICT', 'the collector ran past its lock; nothing was deleted: run megafs gc again');
       }
       for (const [i, store] of this.drive.stores.entries()) {
-        const r: GcStoreReport = { name: store.name, objects: 0, bytes: 0, garbage: 0, garbageBytes: 0, young: 0, deleted: 0, deletedBytes: 0, failed: 0 };
+        const r: GcStoreReport = { name: store.name, objects: 0, bytes: 0, garbage: 0, garbageBytes: 0, young: 0, deleted: 0, deletedBytes: 0, shared: 0, failed: 0 };
         report.stores.push(r);
         const doomed: Listed[] = [];
         for (const o of listed[i]) {
@@ -276,8 +281,10 @@ export class Collector {
             await store.delete(o.id);
             r.deleted++;
             r.deletedBytes += o.size;
-          } catch {
-            r.failed++;
+          } catch (e) {
+            // `megafs serve` refuses to delete what a live share link still names.
+            if ((e as { code?: string }).code === 'E_CONFLICT') r.shared++;
+            else r.failed++;
           }
         });
       }

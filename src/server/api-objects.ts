@@ -113,6 +113,7 @@ async function deleteObject(deps: ApiDeps, serial: Serializer, ctx: Ctx): Promis
   const acct = requireAccount(deps, ctx);
   const backend = await deps.backends(acct.id);
   await serial(`${acct.id}/${id}`, async () => {
+    if (deps.objectHeld?.(acct.id, id)) throw new StoreError('E_CONFLICT', 'the object is held by a live share link');
     const freed = await backend.delete(id);
     if (freed !== null) deps.db.adjust(acct.id, -freed, -1);
   });

@@ -17,6 +17,9 @@ export interface Limits {
 
 export interface ApiDeps {
   db: AccountDb;
+  /** Set by the share routes: true while a live share of the account names the object
+   *  (its DELETE is refused: the link would break). */
+  objectHeld?: (accountId: string, objectId: string) => boolean;
   backends: BackendFactory;
   /** Failed logins, per (address, account) and per address. */
   loginThrottle: LoginThrottle;

@@ -157,5 +157,8 @@ export function registerShareRoutes(router: Router, deps: ShareDeps): { shares: 
 
 /** The `routes` hook of startServer (src/server/server.ts) that mounts the share routes. */
 export function shareRoutes(o: { dataDir: string; adminTokenHash?: Buffer | null }): (router: Router, deps: ApiDeps) => void {
-  return (router, deps) => { registerShareRoutes(router, { ...deps, dataDir: o.dataDir, adminTokenHash: o.adminTokenHash ?? null }); };
+  return (router, deps) => {
+    const { shares } = registerShareRoutes(router, { ...deps, dataDir: o.dataDir, adminTokenHash: o.adminTokenHash ?? null });
+    deps.objectHeld = (accountId, objectId) => shares.objectInUse(accountId, objectId);
+  };
 }
