@@ -8,7 +8,6 @@ import { nodePlatform } from '../platform/node.js';
 import { createShare } from '../share/create.js';
 import { entrySize } from '../share/manifest.js';
 import { parse } from './args.js';
-import { progress } from './progress.js';
 import { log, withShareSession } from './share-session.js';
 import { sharePath } from './share-path.js';
 import { parseDuration } from './when.js';
@@ -30,20 +29,16 @@ export async function run(argv: string[]): Promise<number> {
   const path = await sharePath(positionals[0]);
   const created = await withShareSession(values['drive-password-file'], async (s) => {
     const vfs = await openDriveVfs(s.drive, s.cfg, s.paths, { role: 'cli', log });
-    const bar = values.json ? null : progress(`share ${path}`, null);
-    let last = 0;
     try {
       const c = await createShare(nodePlatform, vfs, s.serveStore, s.api, path, {
-        expiresInMs, password,
+        expiresInMs, password, driveStore: s.drive.store,
         passwordKdf: process.env.MEGAFS_TEST_KDF === '1' ? { memLog2: 6, passes: 1 } : undefined,
-        onProgress: (done) => { bar?.add(done - last); last = done; },
       });
       const local = await s.loadLocal();
       local.push({ id: c.record.id, path, link: c.link, createdMs: c.record.createdMs, expiresMs: c.record.expiresMs, password: password !== undefined });
       await s.saveLocal(local);
       return c;
     } finally {
-      bar?.done();
       await vfs.close();
     }
   });

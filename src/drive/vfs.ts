@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { MemVfs } from '../fuse/memfs.js';
 import { nativeData } from '../platform/native-data.js';
 import { openVfs } from '../vfs/index.js';
+import type { VfsShares } from '../vfs/shares.js';
 import type { Vfs } from '../vfs/types.js';
 import type { DriveConfig, HomePaths } from './config.js';
 import type { Drive } from './open.js';
@@ -28,7 +29,8 @@ export interface VfsPlace {
   log: (line: string) => void;
 }
 
-export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePaths, place: VfsPlace): Promise<Vfs> {
+/** `shares` is absent only for MEGAFS_VFS=memory. */
+export async function openDriveVfs(drive: Drive, cfg: DriveConfig, paths: HomePaths, place: VfsPlace): Promise<Vfs & { shares?: VfsShares }> {
   if (process.env.MEGAFS_VFS === 'memory') return new MemVfs();
   const cacheDir = place.cacheDir ?? join(paths.cache, drive.header.driveId);
   const stateDir = join(paths.state, drive.header.driveId, place.role);

@@ -1,21 +1,22 @@
-// Creating a share from the drive: the file (or every file under a folder) is read through
-// the vfs and sealed again under a fresh file key and file id, chunk by chunk as the drive
-// does (src/crypto/chunk.ts), so the link exposes no key of the drive: a snapshot that
-// later edits do not change. All-zero chunks become holes. The chunks go to the owner's
-// store, the manifest is sealed under the link key, and the server records which objects
-// the share may serve.
-import { constants } from 'node:fs';
+// Creating a share from the drive, without a copy (docs/design.md "Shares without a
+// copy"): the vfs captures the file or folder as it is (each file sealed, its chunk map
+// frozen and its key marked exposed, so its next change moves it to a new key), the
+// manifest names the drive's own chunk objects with each file's id and chunk key (never
+// the file key), the drive records the share (DRIVE.shares: the collector keeps its
+// snapshot), and the server is told which of the account's objects the link may serve.
+// Sharing costs a manifest and a few small tree objects, whatever the size shared.
 import { MegafsError } from '../errors.js';
-import { toBase64 } from '../format/bytes.js';
-import { CHUNK_SIZE, FILE_ID_BYTES, KEY_BYTES } from '../format/constants.js';
-import { formatLink, type LinkKdf } from '../format/link.js';
+import { toBase64, toHex } from '../format/bytes.js';
+import { CHUNK_SIZE } from '../format/constants.js';
+import { formatLink, fromBase64Url, LINK_ID_BYTES, type LinkKdf } from '../format/link.js';
 import { deriveLinkKey, newShareLink, sealManifest } from '../crypto/link.js';
-import { chunkKeyFor, sealChunk } from '../crypto/chunk.js';
+import { chunkKeyFor } from '../crypto/chunk.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import type { Store } from '../store/store.js';
 import type { Vfs } from '../vfs/types.js';
+import type { Captured, VfsShares } from '../vfs/shares.js';
 import type { ShareApi, ShareRecord } from './api.js';
-import { encodeManifest, MANIFEST_VERSION, manifestObjectIds, type ManifestEntry, type ManifestFile } from './manifest.js';
+import { encodeManifest, entrySize, MANIFEST_VERSION, manifestObjectIds, type ManifestEntry } from './manifest.js';
 
 export interface ShareOptions {
   /** Milliseconds from now; undefined: never expires. */
@@ -23,8 +24,11 @@ export interface ShareOptions {
   password?: string;
   /** Argon2id cost of the link password (default DEFAULT_LINK_KDF; tests lower it). */
   passwordKdf?: LinkKdf;
-  /** Called with plaintext bytes sealed so far. */
+  /** Called with the plaintext bytes shared once the share is made. */
   onProgress?: (doneBytes: number) => void;
+  /** The drive's store, when the serve store is one of several (replicated): objects the
+   *  serve store lacks (it was away when they were written) are copied to it from here. */
+  driveStore?: Store;
 }
 
 export interface CreatedShare {
@@ -33,80 +37,70 @@ export interface CreatedShare {
   entry: ManifestEntry;
 }
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-/** Chunk uploads in flight at once. */
-const UPLOADS = 4;
+/** A vfs that can share (openVfs's; the in-memory debugging Vfs cannot). */
+export type SharingVfs = Vfs & { shares?: VfsShares };
 
-interface Ctx { p: CryptoPlatform; vfs: Vfs; store: Store; done: number; onProgress?: (n: number) => void; }
-
-function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
+/** The manifest (version 2) entry of a capture: chunk ids resolved, holes null. */
+export function manifestEntry(c: Captured): ManifestEntry {
+  if (c.kind === 'dir') return { kind: 'folder', name: c.entry.name, mtimeMs: c.entry.mtimeMs, entries: c.children.map(manifestEntry) };
+  const count = Math.ceil(c.entry.size / CHUNK_SIZE);
+  const chunks: (string | null)[] = Array.from({ length: count }, (_, i) => c.chunks.get(i) ?? null);
+  const file = c.entry.file!;
+  return {
+    kind: 'file', name: c.entry.name, size: c.entry.size, mtimeMs: c.entry.mtimeMs,
+    fileId: toBase64(file.fileId), chunkKey: toBase64(chunkKeyFor(file.fileKey)), chunks,
+  };
 }
 
-async function sealFile(c: Ctx, path: string, name: string, size: number, mtimeMs: number): Promise<ManifestFile> {
-  const fileKey = c.p.randomBytes(KEY_BYTES);
-  const fileId = c.p.randomBytes(FILE_ID_BYTES);
-  const chunkKey = chunkKeyFor(fileKey);
-  const count = Math.ceil(size / CHUNK_SIZE);
-  const chunks: (string | null)[] = [];
-  const inflight = new Set<Promise<void>>();
-  const fh = await c.vfs.open(path, constants.O_RDONLY);
-  try {
-    for (let i = 0; i < count; i++) {
-      const want = Math.min(CHUNK_SIZE, size - i * CHUNK_SIZE);
-      const buf = new Uint8Array(want);
-      let got = 0;
-      while (got < want) {
-        const n = await c.vfs.read(fh, buf.subarray(got), want - got, i * CHUNK_SIZE + got);
-        if (n === 0) throw new MegafsError('E_CONFLICT', `${path} shrank while it was being shared; try again`);
-        got += n;
-      }
-      if (isZero(buf)) { chunks.push(null); continue; }
-      const sealed = sealChunk(c.p, chunkKey, { fileId, chunkIndex: i, isLast: i === count - 1 }, buf);
-      chunks.push(sealed.id);
-      const up: Promise<void> = c.store.put(sealed.id, sealed.bytes).then(() => { inflight.delete(up); });
-      inflight.add(up);
-      if (inflight.size >= UPLOADS) await Promise.race(inflight);
-      c.done += want;
-      c.onProgress?.(c.done);
-    }
-    await Promise.all(inflight);
-  } finally {
-    await Promise.allSettled(inflight);
-    await c.vfs.release(fh);
-  }
-  return { kind: 'file', name, size, mtimeMs, fileId: toBase64(fileId), fileKey: toBase64(fileKey), chunks };
-}
-
-async function sealEntry(c: Ctx, path: string, name: string): Promise<ManifestEntry | null> {
-  const attr = await c.vfs.getattr(path);
-  const type = attr.mode & S_IFMT;
-  if (type === S_IFREG) return sealFile(c, path, name, attr.size, attr.mtimeMs);
-  if (type !== S_IFDIR) return null; // symlinks and specials are not shared
-  const entries: ManifestEntry[] = [];
-  for (const d of await c.vfs.readdir(path)) {
-    if (d.name === '.' || d.name === '..') continue;
-    const e = await sealEntry(c, path === '/' ? `/${d.name}` : `${path}/${d.name}`, d.name);
-    if (e) entries.push(e);
-  }
-  return { kind: 'folder', name, mtimeMs: attr.mtimeMs, entries };
+/** Put on `serve` what it lacks of `ids`, from `from` (only after it refused one). */
+async function fillServeStore(serve: Store, from: Store, ids: string[]): Promise<void> {
+  for (const id of ids) if (!(await serve.has(id))) await serve.put(id, await from.get(id));
 }
 
 /** Share the file or folder at `path` (a path inside the drive, '/'-rooted). */
-export async function createShare(p: CryptoPlatform, vfs: Vfs, store: Store, api: ShareApi, path: string, opts: ShareOptions = {}): Promise<CreatedShare> {
+export async function createShare(
+  p: CryptoPlatform, vfs: SharingVfs, serveStore: Store, api: ShareApi, path: string, opts: ShareOptions = {},
+): Promise<CreatedShare> {
+  const shares = vfs.shares;
+  if (!shares) throw new MegafsError('E_USAGE', 'this vfs cannot make links (MEGAFS_VFS=memory?)');
+  if (opts.password === '') throw new MegafsError('E_USAGE', 'a link password may not be empty');
   const clean = '/' + path.split('/').filter((s) => s !== '' && s !== '.').join('/');
   const name = clean === '/' ? 'drive' : clean.slice(clean.lastIndexOf('/') + 1);
-  const entry = await sealEntry({ p, vfs, store, done: 0, onProgress: opts.onProgress }, clean, name);
-  if (!entry) throw new MegafsError('E_USAGE', `${path} is neither a file nor a folder`);
-  if (opts.password === '') throw new MegafsError('E_USAGE', 'a link password may not be empty');
+  let capture: Captured;
+  try {
+    capture = await shares.capture(clean, name);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EINVAL') throw new MegafsError('E_USAGE', `${path} is neither a file nor a folder`, { cause: e });
+    throw e;
+  }
+  const entry = manifestEntry(capture);
   // The id and secret are ours (random); the server only checks that the id is new.
   const link = newShareLink(p, api.origin, { password: opts.password !== undefined, passwordKdf: opts.password !== undefined ? opts.passwordKdf : undefined });
   const key = await deriveLinkKey(link, opts.password);
   const sealed = sealManifest(p, key, link, encodeManifest({ v: MANIFEST_VERSION, root: entry }));
-  const expiresMs = opts.expiresInMs !== undefined ? Date.now() + opts.expiresInMs : null;
-  const record = await api.create(link.id, sealed.bytes, [...manifestObjectIds(entry)], expiresMs);
-  return { link: formatLink(link), record, entry };
+  const createdMs = Date.now();
+  const expiresMs = opts.expiresInMs !== undefined ? createdMs + opts.expiresInMs : null;
+  const linkId = toHex(fromBase64Url(link.id, LINK_ID_BYTES, 'link id'));
+  const text = formatLink(link);
+  // First the drive's record (and every object the snapshot names, on the stores), then
+  // the server: a link never exists that the drive does not know of.
+  shares.add({ linkId, link: text, createdMs, expiresMs, path: clean }, capture);
+  await vfs.sync();
+  const ids = [...manifestObjectIds(entry)];
+  let record: ShareRecord;
+  try {
+    try {
+      record = await api.create(link.id, sealed.bytes, ids, expiresMs);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'E_NOT_FOUND' || !opts.driveStore || opts.driveStore === serveStore) throw e;
+      await fillServeStore(serveStore, opts.driveStore, ids);
+      record = await api.create(link.id, sealed.bytes, ids, expiresMs);
+    }
+  } catch (e) {
+    // No link: the record becomes a tombstone (the keys stay marked exposed, harmlessly).
+    await shares.revoke(linkId).then(() => vfs.sync()).catch(() => undefined);
+    throw e;
+  }
+  opts.onProgress?.(entrySize(entry));
+  return { link: text, record, entry };
 }

@@ -72,13 +72,22 @@ export function chunkPlainBytes(file: ManifestFile, i: number): number {
 /** SHA-256 that may run natively off the main thread (WebCrypto in the browser). */
 export type AsyncHash = (bytes: Uint8Array) => Promise<Uint8Array>;
 
+/** The key that opens a file's chunks: version 2 names it, version 1 names the file key
+ *  it derives from. */
+export function fileChunkKey(file: ManifestFile): Uint8Array {
+  if (file.chunkKey !== undefined) return fromBase64(file.chunkKey);
+  return chunkKeyFor(fromBase64(file.fileKey!));
+}
+
 /** The file's plaintext, chunk by chunk, each verified and opened; holes come as zeros.
  *  Throws E_INTEGRITY on any wrong byte, never yields it. `hash`, when given, checks the
  *  ids instead of the platform's SHA-256. */
 export async function* fileChunks(p: CryptoPlatform, link: LinkPlace, file: ManifestFile, hash?: AsyncHash): AsyncGenerator<Uint8Array> {
   const count = Math.ceil(file.size / CHUNK_SIZE);
   if (file.chunks.length !== count) throw new MegafsError('E_INTEGRITY', 'the manifest\'s chunk count does not match the size');
-  const chunkKey = chunkKeyFor(fromBase64(file.fileKey));
+  const chunkKey = fileChunkKey(file);
+  // The drive's own chunks (version 2) may be shorter than their slot: the rest is zeros.
+  const short = file.chunkKey !== undefined;
   const fileId = fromBase64(file.fileId);
   const fetchOne = (i: number): Promise<Uint8Array | null> => {
     const id = file.chunks[i];
@@ -95,7 +104,8 @@ export async function* fileChunks(p: CryptoPlatform, link: LinkPlace, file: Mani
     if (sealed === null) { yield new Uint8Array(want); continue; }
     if (hash && toHex(await hash(sealed)) !== file.chunks[i]) throw new IntegrityError(`chunk ${i} does not match its id`);
     const plain = openChunk(p, chunkKey, { fileId, chunkIndex: i, isLast: i === count - 1 }, sealed, hash ? undefined : file.chunks[i]!);
-    if (plain.length !== want) throw new MegafsError('E_INTEGRITY', `chunk ${i} has ${plain.length} bytes, expected ${want}`);
+    if (plain.length > want || (!short && plain.length !== want)) throw new MegafsError('E_INTEGRITY', `chunk ${i} has ${plain.length} bytes, expected ${want}`);
+    if (plain.length < want) { const whole = new Uint8Array(want); whole.set(plain); yield whole; continue; }
     yield plain;
   }
 }

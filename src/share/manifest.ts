@@ -1,13 +1,18 @@
 // The share manifest (docs/format.md "Share manifest"): what a link opens to, sealed
 // under the link key as one object. UTF-8 JSON so that the browser page and the CLI
 // parse it with the same few lines; binary fields are base64, object ids hex.
+// Version 2 (written) names the drive's own chunks and their chunk key; version 1 (read
+// forever: links made before it) names chunks re-sealed for the link and their file key.
 // No node: imports: the browser page bundles this file.
 import { FormatError } from '../errors.js';
 import { fromBase64, toBase64 } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES } from '../format/constants.js';
 import { decodeName, encodeName, isUtf8, nameBytes } from '../format/names.js';
 
-export const MANIFEST_VERSION = 1;
+/** The version this build writes. */
+export const MANIFEST_VERSION = 2;
+/** Versions this build opens. */
+export const MANIFEST_READABLE = [1, 2];
 
 export interface ManifestFile {
   kind: 'file';
@@ -18,9 +23,13 @@ export interface ManifestFile {
   mtimeMs: number;
   /** 16 bytes, base64: bound into every chunk's AAD. */
   fileId: string;
-  /** 32 bytes, base64: chunk keys derive from it as for the drive (chunkKeyFor). */
-  fileKey: string;
-  /** Chunk i holds plaintext [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE); null is a hole (zeros). */
+  /** Version 1 only. 32 bytes, base64: the chunk key derives from it (chunkKeyFor). */
+  fileKey?: string;
+  /** Version 2 only. 32 bytes, base64: the drive's chunk key of this file (chunkKeyFor of
+   *  its file key; the file key itself never leaves the drive). */
+  chunkKey?: string;
+  /** Chunk i holds plaintext [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE); null is a hole (zeros).
+   *  Version 2: a chunk may hold fewer bytes than its slot (the rest is zeros). */
   chunks: (string | null)[];
 }
 
@@ -66,8 +75,8 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   }
   const o = m as Partial<Manifest>;
   if (typeof o !== 'object' || o === null || typeof o.v !== 'number') throw bad('has no version');
-  if (o.v !== MANIFEST_VERSION) throw new FormatError('E_VERSION', `share manifest version ${o.v} is not supported`);
-  checkEntry(o.root, 0);
+  if (!MANIFEST_READABLE.includes(o.v)) throw new FormatError('E_VERSION', `share manifest version ${o.v} is not supported by this megafs`);
+  checkEntry(o.root, 0, o.v);
   return o as Manifest;
 }
 
@@ -95,7 +104,7 @@ function checkName(x: { name?: unknown; nameBytes?: unknown }): void {
   try { nameBytes(x.name as string); } catch (cause) { throw new FormatError('E_FORMAT', 'share manifest has a bad name', { cause }); }
 }
 
-function checkEntry(e: unknown, depth: number): asserts e is ManifestEntry {
+function checkEntry(e: unknown, depth: number, v: number): asserts e is ManifestEntry {
   if (depth > MAX_DEPTH) throw bad('is nested too deep');
   const x = e as Partial<ManifestFile> & Partial<ManifestFolder>;
   if (typeof x !== 'object' || x === null) throw bad('has a bad entry');
@@ -105,7 +114,7 @@ function checkEntry(e: unknown, depth: number): asserts e is ManifestEntry {
     if (!Array.isArray(x.entries)) throw bad('folder has no entries');
     const seen = new Set<string>();
     for (const child of x.entries) {
-      checkEntry(child, depth + 1);
+      checkEntry(child, depth + 1, v);
       if (seen.has(child.name)) throw bad('folder has a duplicate name');
       seen.add(child.name);
     }
@@ -113,7 +122,10 @@ function checkEntry(e: unknown, depth: number): asserts e is ManifestEntry {
   }
   if (x.kind !== 'file') throw bad('has an entry of unknown kind');
   if (!Number.isSafeInteger(x.size) || x.size! < 0) throw bad('has a bad size');
-  if (!b64Len(x.fileId, FILE_ID_BYTES) || !b64Len(x.fileKey, KEY_BYTES)) throw bad('has a bad file key or id');
+  // One key per version: v1 the file key, v2 the chunk key, never both.
+  const key = v === 1 ? x.fileKey : x.chunkKey;
+  const other = v === 1 ? x.chunkKey : x.fileKey;
+  if (!b64Len(x.fileId, FILE_ID_BYTES) || !b64Len(key, KEY_BYTES) || other !== undefined) throw bad('has a bad file key or id');
   if (!Array.isArray(x.chunks) || !x.chunks.every((c) => c === null || (typeof c === 'string' && ID_RE.test(c)))) {
     throw bad('has bad chunk ids');
   }

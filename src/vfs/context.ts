@@ -8,6 +8,7 @@ import type { TreeEntry } from '../format/tree.js';
 import type { Store } from '../store/store.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { DiskCache } from './disk-cache.js';
+import type { Exposure } from './exposure.js';
 import type { Journal } from './journal.js';
 import type { TreeIo } from './tree-io.js';
 import type { Uploader } from './uploader.js';
@@ -24,6 +25,8 @@ export interface VfsContext {
   readonly uploader: Uploader;
   /** Range reads of verified chunks from the disk cache (docs/design.md "Read path"). */
   readonly reader: ChunkReader;
+  /** File keys a share link may hold: their next content change rekeys (exposure.ts). */
+  readonly exposure: Exposure;
   readonly log: (line: string) => void;
   /** Plaintext chunk by object id (bounded in bytes), or undefined. */
   memGet(id: string): Uint8Array | undefined;

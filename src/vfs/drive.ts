@@ -41,6 +41,8 @@ import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
 import { freshDrive, resolveRoot } from './drive-meta.js';
 import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
+import { Exposure } from './exposure.js';
+import { encodeShareSnapshots } from './share-snapshot.js';
 import type { DriveObject, TrashRecord } from '../format/drive-object.js';
 
 const MAX_ERRORS = 100;
@@ -117,6 +119,7 @@ export class Drive implements VfsContext {
   readonly log: (line: string) => void;
   engine!: VfsEngine;
   readonly reader: ChunkReader;
+  readonly exposure: Exposure;
   dirtyBytes = 0;
   journalFrom = 0;
   private readonly mem: LRUCache<string, Uint8Array>;
@@ -160,6 +163,7 @@ export class Drive implements VfsContext {
     this.keys = opts.keys;
     this.log = opts.log;
     this.reader = new ChunkReader(this.p, cache);
+    this.exposure = new Exposure(tree, () => this.base.meta?.shares ?? null, this.log);
     this.mem = new LRUCache<string, Uint8Array>({ maxSize: Math.max(1, opts.memCacheBytes), sizeCalculation: (v) => Math.max(1, v.length) });
     this.meta = new MetaOps(toHex(this.p.randomBytes(16)), opts.deviceIdHex);
     this.gcRound = base.meta?.gcRound ?? 0;
@@ -396,6 +400,7 @@ export class Drive implements VfsContext {
     const topChanged = top !== this.base.top;
     pass.top = top;
     const trash = this.meta.trashAdds.map((c) => this.trashRecord(c, pass));
+    encodeShareSnapshots(this.tree, this.meta.shareOps, pass.out, (ids) => this.noteNamed(pass, ids));
     for (const o of pass.out) pass.unacked.add(o.id);
     // Nothing of this session stays unnamed after this root: its record says nothing is
     // pending (and goes, when the session is leaving).

@@ -252,6 +252,7 @@ export class VfsEngine implements Vfs {
         break;
       }
       case 'inline': await this.small.replay(await this.resolve(op.path), op); break;
+      case 'rekey': await this.data.applyRekey(await this.resolve(op.path), op); break;
       default: {
         const n = await this.resolve(op.path);
         if (op.op === 'chmod') n.perm = op.perm & 0o7777;

@@ -10,13 +10,14 @@ import { fsError, FsError, isMegafsError } from '../errors.js';
 import { openChunkAsync, sealChunkAsync } from './crypto-pool.js';
 import { freshBuffer, recycleChunkBuffer } from './fresh-buffers.js';
 import { releaseSealed } from './buffer-pool.js';
-import { openChunk, type ChunkPlace } from '../crypto/chunk.js';
+import { chunkKeyFor, openChunk, type ChunkPlace } from '../crypto/chunk.js';
 import { ReadAhead } from './read-ahead.js';
 import { DamageLog } from './damage-log.js';
-import { toHex } from '../format/bytes.js';
+import { fromHex, toHex } from '../format/bytes.js';
 import { CHUNK_SIZE, OBJECT_HEADER_BYTES } from '../format/constants.js';
 import { chunkCount, chunkPlainLength, lastChunkIndex, planRange, type ChunkSpan } from '../chunking/offsets.js';
 import { markDirty, pathOf, withFileLock, type FileNode, type Node } from './nodes.js';
+import { adopt, resealed } from './rekey.js';
 import type { JournalOp } from './ops.js';
 import type { VfsContext } from './context.js';
 import type { SealedObject } from '../crypto/object.js';
@@ -278,6 +279,7 @@ export class FileData {
       if (!(await this.ctx.cache.roomFor(this.ctx.dirtyBytes + data.length))) {
         throw fsError('ENOSPC', 'the cache is full of data not yet uploaded');
       }
+      await this.unexposed(f, false);
       const newSize = Math.max(f.size, end);
       // First the buffers of the partial chunks (reading what they hold may fail: the
       // store is away and the chunk not cached), then, synchronously, the copy: a write
@@ -394,6 +396,7 @@ export class FileData {
   truncate(f: FileNode, size: number): Promise<void> {
     return withFileLock(f, async () => {
       await this.drainSealing(f);
+      await this.unexposed(f, size === 0);
       if (size < f.size) {
         const keep = chunkCount(size);
         for (const idx of [...f.dirty.keys()]) if (idx >= keep) this.dropDirty(f, idx);
@@ -424,6 +427,7 @@ export class FileData {
       const end = Math.min(offset + length, f.size);
       if (end <= offset) return;
       await this.drainSealing(f);
+      await this.unexposed(f, false);
       // Chunks wholly inside: [firstWhole, endWhole). The chunk holding EOF is whole when
       // the range reaches the end of the file.
       const firstWhole = Math.ceil(offset / CHUNK_SIZE);
@@ -453,6 +457,75 @@ export class FileData {
       }
       this.touched(f);
     });
+  }
+
+  /** Before a content change (file lock held): a file whose key a share link may hold
+   *  moves to a new file id and key first (rekey.ts), so nothing it gets from now on is
+   *  sealed under a key a link holds. `cut`: a truncate to zero follows, nothing of the
+   *  content is sealed again. */
+  private async unexposed(f: FileNode, cut: boolean): Promise<void> {
+    const exposed = this.ctx.exposure.exposes(f.fileId);
+    if (exposed === false || !(await exposed)) return;
+    await this.drainSealing(f);
+    const path = pathOf(f);
+    if (path === null) return; // unlinked: nothing of it will be kept or read by a link
+    const chunks = await this.chunksOf(f);
+    const r = await resealed(this.ctx, f, chunks, (i, id, isLast) => this.openSealed(f, i, id, isLast), cut);
+    // From here on synchronous: the file is never seen half under one key.
+    const oldId = toHex(f.fileId);
+    adopt(f, r);
+    if (cut) {
+      for (const i of [...f.dirty.keys()]) this.dropDirty(f, i);
+      f.size = f.sealedSize = 0;
+      f.cutIndex = 0;
+    }
+    f.chunks = r.chunks;
+    f.ahead = r.ahead;
+    f.origin = null;
+    f.sealSeq++;
+    markDirty(f.parent);
+    this.ctx.changed();
+    await this.ctx.journal.append({
+      op: 'rekey', path, fileId: oldId, newFileId: toHex(r.fileId), fileKey: toHex(r.fileKey), size: f.sealedSize,
+      set: [...r.chunks], cut, mtimeMs: f.mtimeMs,
+    });
+  }
+
+  /** A share's view of `f` (shares.ts): sealed, then, in one synchronous step, its sealed
+   *  state frozen and its key marked exposed. Every later content change takes the lock
+   *  after this and finds the file exposed (unexposed above), so nothing is ever sealed
+   *  under this key again. */
+  capture(f: FileNode): Promise<{ fileId: Uint8Array; fileKey: Uint8Array; size: number; mtimeMs: number; chunks: Map<number, string> }> {
+    return withFileLock(f, async () => {
+      await this.sealLocked(f);
+      const all = await this.chunksOf(f);
+      const count = chunkCount(f.sealedSize);
+      const chunks = new Map([...all].filter(([i]) => i < count));
+      this.ctx.exposure.add(f.fileId);
+      return { fileId: f.fileId, fileKey: f.fileKey, size: f.sealedSize, mtimeMs: f.mtimeMs, chunks };
+    });
+  }
+
+  /** Journal replay of a 'rekey' record. */
+  async applyRekey(n: Node, op: Extract<JournalOp, { op: 'rekey' }>): Promise<void> {
+    if (n.type !== 'file' || toHex(n.fileId) !== op.fileId) throw fsError('ENOENT', `${op.path} is another file now`);
+    const fileKey = fromHex(op.fileKey);
+    adopt(n, { fileId: fromHex(op.newFileId), fileKey, chunkKey: chunkKeyFor(fileKey) });
+    if (op.cut) {
+      this.forget(n);
+      n.size = 0;
+    }
+    n.chunks = new Map(op.set);
+    for (const [, id] of op.set) {
+      if (!this.ctx.cache.has(id)) continue;
+      this.ctx.cache.pin(id);
+      this.ctx.uploader.enqueue(id, null, undefined, n);
+      n.pendingIds.add(id);
+    }
+    n.sealedSize = op.size;
+    n.cutIndex = chunkCount(op.size);
+    n.origin = null;
+    markDirty(n.parent);
   }
 
   needsSeal(f: FileNode): boolean {

@@ -18,6 +18,7 @@ import { TreeIo } from './tree-io.js';
 import type { Vfs } from './types.js';
 import { Uploader } from './uploader.js';
 import type { DirNode } from './nodes.js';
+import { VfsShares } from './shares.js';
 
 export type { Vfs } from './types.js';
 
@@ -57,6 +58,8 @@ export interface OpenVfsOptions {
 export interface VfsHandle extends Vfs {
   /** Stop at once as if the process died: nothing more is written anywhere. */
   abandon(): void;
+  /** The drive's shares: capture an entry, add and revoke share records (shares.ts). */
+  readonly shares: VfsShares;
 }
 
 const UPLOAD_MEM_BYTES = 64 << 20;
@@ -158,5 +161,5 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   engine.replaying = false;
   if (!rec) await drive.commit();
   else if (ops.length > 0) drive.changed();
-  return Object.assign(engine, { abandon: () => drive.abandon() });
+  return Object.assign(engine, { abandon: () => drive.abandon(), shares: new VfsShares(engine, drive) });
 }

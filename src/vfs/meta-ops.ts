@@ -14,6 +14,7 @@ import {
   writePages, type Page,
 } from './drive-meta.js';
 import type { TreeIo } from './tree-io.js';
+import type { Captured } from './share-snapshot.js';
 
 /** A bin entry captured at unlink, rename-over or truncate: its chunk map is frozen then. */
 export interface TrashCapture {
@@ -32,7 +33,9 @@ export interface MetaSnapshot {
   retention: boolean;
 }
 
-type ShareOp = { add: ShareRecordEntry } | { remove: string };
+/** A share record to add (its `snapshot` is sealed from `capture` by each commit pass:
+ *  share-snapshot.ts), or the link id of one to remove. */
+export type ShareOp = { add: ShareRecordEntry; capture?: Captured } | { remove: string };
 
 /** What prepare() loaded for the next encode (async reads, so encode stays synchronous). */
 interface Loaded {

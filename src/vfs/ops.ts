@@ -21,4 +21,8 @@ export type JournalOp =
       drop?: number[] }
   /** A small file's whole unsealed content (base64), written at close instead of sealing
    *  it (small-files.ts); the next commit seals it. */
-  | { op: 'inline'; path: string; fileId: string; bytes: string; mtimeMs: number };
+  | { op: 'inline'; path: string; fileId: string; bytes: string; mtimeMs: number }
+  /** A shared file moved to a new file id and key (rekey.ts): its sealed chunks, sealed
+   *  again under the new key (`set`, for sealed size `size`), or, with `cut`, none: a
+   *  truncate to zero followed, the content went with the old key. */
+  | { op: 'rekey'; path: string; fileId: string; newFileId: string; fileKey: string; size: number; set: [number, string][]; cut: boolean; mtimeMs: number };

@@ -1,15 +1,17 @@
 // Share test fixtures: a `megafs serve` with the share routes and an admin token, a user
-// with an HttpStore and a ShareApi, and a read-only Vfs over a local directory (the parts
-// createShare calls), so share tests do not depend on the full drive.
+// with an HttpStore and a ShareApi, and a drive on that account (the real vfs: shares
+// point into its chunks), with a way to fill it from a local directory.
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deriveDriveKeys, type DriveKeys } from '../../src/crypto/keys.js';
+import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
 import { hashAdminToken } from '../../src/server/shares/admin.js';
 import { shareRoutes } from '../../src/server/shares/routes.js';
 import { httpShareApi, type ShareApi } from '../../src/share/api.js';
 import { bearer } from '../../src/store/http-client.js';
 import type { HttpStore } from '../../src/store/http.js';
-import type { Attr, Vfs } from '../../src/vfs/types.js';
 import { newUser, startTestServer, storeFor, type TestServer } from './server.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,24 +35,39 @@ export async function startShareEnv(o: { log?: Log } = {}): Promise<ShareEnv> {
   return { server, store, api, async close() { await store.close(); await server.close(); } };
 }
 
-function toAttr(s: Awaited<ReturnType<typeof stat>>): Attr {
-  return {
-    ino: Number(s.ino), mode: Number(s.mode), nlink: Number(s.nlink), uid: 0, gid: 0, size: Number(s.size),
-    blocks: Number(s.blocks), atimeMs: Number(s.atimeMs), mtimeMs: Number(s.mtimeMs), ctimeMs: Number(s.ctimeMs),
-  };
+export interface TestDrive {
+  vfs: VfsHandle;
+  keys: DriveKeys;
+  /** Write `data` at `path` (parents must exist), closed: sealed, not yet committed. */
+  write(path: string, data: Uint8Array): Promise<void>;
+  /** Copy the local directory `dir` into the drive at `at` ('/' by default), then sync. */
+  copyIn(dir: string, at?: string): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** The read side of a Vfs over `root` (drive path '/a/b' is root/a/b). */
-export function dirVfs(root: string): Vfs {
-  const handles = new Map<number, FileHandle>();
-  let next = 1;
-  const real = (p: string) => join(root, p);
-  const v: Partial<Vfs> = {
-    getattr: async (p) => toAttr(await stat(real(p))),
-    readdir: async (p) => Promise.all((await readdir(real(p))).map(async (name) => ({ name, attr: toAttr(await stat(join(real(p), name))) }))),
-    open: async (p) => { const fh = next++; handles.set(fh, await open(real(p), constants.O_RDONLY)); return fh; },
-    read: async (fh, buf, length, position) => (await handles.get(fh)!.read(buf, 0, length, position)).bytesRead,
-    release: async (fh) => { await handles.get(fh)?.close(); handles.delete(fh); },
+/** A drive on the env's account (its own keys, state and cache directories). */
+export async function openTestDrive(env: ShareEnv, keys: DriveKeys = deriveDriveKeys(randomBytes(32), randomBytes(16))): Promise<TestDrive> {
+  const dir = await mkdtemp(join(tmpdir(), 'megafs-share-drive-'));
+  const vfs = await openVfs({
+    store: env.store, keys, stateDir: join(dir, 'state'), cacheDir: join(dir, 'cache'), cacheSizeBytes: 2 * 1024 ** 3,
+    deviceId: 'share-test', log: () => undefined, commitDelayMs: 50,
+  });
+  const write = async (path: string, data: Uint8Array): Promise<void> => {
+    const fh = await vfs.create(path, 0o644, constants.O_WRONLY | constants.O_TRUNC);
+    for (let at = 0; at < data.length; at += 1 << 20) await vfs.write(fh, data.subarray(at, at + (1 << 20)), at);
+    await vfs.flush(fh);
+    await vfs.release(fh);
   };
-  return v as Vfs;
+  const copy = async (from: string, to: string): Promise<void> => {
+    for (const e of await readdir(from, { withFileTypes: true })) {
+      const target = to === '/' ? `/${e.name}` : `${to}/${e.name}`;
+      if (e.isDirectory()) { await vfs.mkdir(target, 0o755); await copy(join(from, e.name), target); }
+      else if (e.isFile()) await write(target, await readFile(join(from, e.name)));
+    }
+  };
+  return {
+    vfs, keys, write,
+    async copyIn(from, at = '/') { await copy(from, at); await vfs.sync(); },
+    async close() { await vfs.close(); await rm(dir, { recursive: true, force: true }); },
+  };
 }

@@ -1,7 +1,8 @@
 // The share page in a real browser (Debian's chromium, headless): it opens a link from a
 // real `megafs serve`, decrypts in the page and saves files through the Service Worker
-// stream; passwords, folders, a 200 MiB file, a take-down; and the request log shows that
-// no request ever carried the link secret.
+// stream; passwords, folders, a 30 MiB file byte-exact, a 200 MiB file, a take-down; and
+// the request log shows that no request ever carried the link secret. Links point into
+// the chunks of a drive on the server's account (shares without a copy).
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -17,9 +18,10 @@ import { parseLink, toBase64Url } from '../../src/format/link.js';
 import { toHex } from '../../src/format/bytes.js';
 import { ShareDb } from '../../src/server/shares/db.js';
 import { launchBrowser, startRecordingProxy, type RecordingProxy, type TestBrowser } from '../helpers/browser.js';
-import { dirVfs, startShareEnv, type ShareEnv } from '../helpers/share.js';
+import { openTestDrive, startShareEnv, type ShareEnv, type TestDrive } from '../helpers/share.js';
 
 let env: ShareEnv;
+let drive: TestDrive;
 let proxy: RecordingProxy;
 let browser: TestBrowser;
 let src: string;
@@ -35,17 +37,20 @@ test.before(async () => {
   await mkdir(join(src, 'album/inner'), { recursive: true });
   await writeFile(join(src, 'album/one.txt'), 'one');
   await writeFile(join(src, 'album/inner/two.bin'), randomBytes(1 << 20));
+  drive = await openTestDrive(env);
+  await drive.copyIn(src);
 });
 
 test.after.always(async () => {
   await browser?.close();
   await proxy?.close();
+  await drive?.close();
   await env?.close();
   await rm(src, { recursive: true, force: true });
 });
 
 async function shareLink(path: string, o = {}): Promise<string> {
-  const s = await createShare(nodePlatform, dirVfs(src), env.store, env.api, path, o);
+  const s = await createShare(nodePlatform, drive.vfs, env.store, env.api, path, o);
   const l = parseLink(s.link);
   secrets.push(toBase64Url(l.secret), toHex(l.secret));
   // The browser talks to the server through the recording proxy.
@@ -96,6 +101,18 @@ test.serial('a file link downloads and decrypts in the page', async (t) => {
   await page.close();
 });
 
+test.serial('a 30 MiB file downloads byte-exact in the page', async (t) => {
+  const data = randomBytes(30 * (1 << 20));
+  await writeFile(join(src, 'thirty.bin'), data);
+  await drive.write('/thirty.bin', data);
+  const page = await browser.context.newPage();
+  await page.goto(await shareLink('/thirty.bin'));
+  await page.locator('#content:not([hidden])').waitFor();
+  t.is(await page.locator('#size').textContent(), '30.0 MiB');
+  t.is(await sha256File(await download(page, 'thirty.bin')), await sha256File(join(src, 'thirty.bin')));
+  await page.close();
+});
+
 test.serial('a password link asks for the password', async (t) => {
   const page = await browser.context.newPage();
   await page.goto(await shareLink('/hello.txt', { password: 'open sesame', passwordKdf: { memLog2: 10, passes: 1 } }));
@@ -129,6 +146,7 @@ test.serial('a 200 MiB file is streamed to disk', async (t) => {
   const block = randomBytes(1 << 20);
   for (let i = 0; i < 200; i++) { block[0] = i; await fh.write(block); }
   await fh.close();
+  await drive.write('/huge.bin', await readFile(join(src, 'huge.bin')));
   const link = await shareLink('/huge.bin');
   const page = await browser.context.newPage();
   await page.goto(link);
@@ -160,8 +178,8 @@ test.serial('a 200 MiB file is streamed to disk', async (t) => {
 });
 
 test.serial('a tampered chunk fails the download in the page; no wrong bytes are saved', async (t) => {
-  await writeFile(join(src, 'victim.bin'), randomBytes(300_000));
-  const s = await createShare(nodePlatform, dirVfs(src), env.store, env.api, '/victim.bin');
+  await drive.write('/victim.bin', randomBytes(300_000));
+  const s = await createShare(nodePlatform, drive.vfs, env.store, env.api, '/victim.bin');
   secrets.push(toBase64Url(parseLink(s.link).secret));
   const chunk = s.entry.kind === 'file' ? s.entry.chunks[0]! : '';
   const names = await readdir(join(env.server.dataDir, 'accounts'), { recursive: true });

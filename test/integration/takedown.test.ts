@@ -2,7 +2,7 @@
 // PUT/GET/DELETE), 451 with the reason on the manifest, the objects and the page, the
 // owner's routes refusing other accounts, and the per-IP rate limit on unknown links.
 import test from 'ava';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodePlatform } from '../../src/platform/node.js';
@@ -11,24 +11,24 @@ import { parseLink } from '../../src/format/link.js';
 import { httpShareApi } from '../../src/share/api.js';
 import { bearer } from '../../src/store/http-client.js';
 import { newUser, startTestServer } from '../helpers/server.js';
-import { ADMIN_TOKEN, dirVfs, startShareEnv, type ShareEnv } from '../helpers/share.js';
+import { ADMIN_TOKEN, openTestDrive, startShareEnv, type ShareEnv, type TestDrive } from '../helpers/share.js';
 import { shareRoutes } from '../../src/server/shares/routes.js';
 
 let env: ShareEnv;
-let src: string;
+let drive: TestDrive;
 
 test.before(async () => {
   env = await startShareEnv();
-  src = await mkdtemp(join(tmpdir(), 'megafs-takedown-'));
-  await writeFile(join(src, 'f.txt'), 'some file');
+  drive = await openTestDrive(env);
+  await drive.write('/f.txt', new TextEncoder().encode('some file'));
 });
 
 test.after.always(async () => {
+  await drive?.close();
   await env.close();
-  await rm(src, { recursive: true, force: true });
 });
 
-const share = (): Promise<CreatedShare> => createShare(nodePlatform, dirVfs(src), env.store, env.api, '/f.txt');
+const share = (): Promise<CreatedShare> => createShare(nodePlatform, drive.vfs, env.store, env.api, '/f.txt');
 const admin = (method: string, path: string, body?: unknown, token = ADMIN_TOKEN) =>
   fetch(`${env.server.url}${path}`, { method, headers: { Authorization: `Bearer ${token}` }, body: body ? JSON.stringify(body) : undefined });
 
