@@ -284,3 +284,14 @@ test('a v1 link (frozen fixture, chunks copied under the link\'s own key) still 
     t.is(sha(bytes), f.sha256, rel);
   }
 });
+
+test('a drive chunk shorter than its slot reads as zeros past its end through the link', async (t) => {
+  await drive.write('/short.bin', new TextEncoder().encode('ten bytes!'));
+  await drive.vfs.truncate('/short.bin', MiB + MiB / 2);
+  const s = await share('/short.bin');
+  const id = fileOf(s.entry).chunks[0]!;
+  t.true((await env.store.get(id)).length < MiB, 'the stored chunk is short');
+  const want = Buffer.alloc(MiB + MiB / 2);
+  want.write('ten bytes!');
+  t.true((await readFile((await getLink(s.link, { out: join(out, 'short.bin') })).path)).equals(want));
+});

@@ -53,8 +53,17 @@ test('duplicates, bad ids, bad keys, bad sizes, deep nesting and other versions 
   let deep: ManifestEntry = file('leaf');
   for (let i = 0; i < 300; i++) deep = folder(`d${i}`, [deep]);
   t.throws(() => decodeManifest(bytes({ v: 1, root: deep })), { code: 'E_FORMAT' });
-  t.throws(() => decodeManifest(bytes({ v: 2, root: file('a') })), { code: 'E_VERSION' });
+  t.throws(() => decodeManifest(bytes({ v: 3, root: file('a') })), { code: 'E_VERSION' });
   t.throws(() => decodeManifest(new Uint8Array([0xff, 0xfe])), { code: 'E_FORMAT' });
+});
+
+test('version 2 names the chunk key, version 1 the file key: never the other, never both', (t) => {
+  const v2 = { kind: 'file', name: 'a', size: 3, mtimeMs: 1, fileId: FID, chunkKey: KEY, chunks: [ID] };
+  t.deepEqual(decodeManifest(bytes({ v: 2, root: v2 })).root, v2);
+  t.throws(() => decodeManifest(bytes({ v: 2, root: file('a') })), { code: 'E_FORMAT' });
+  t.throws(() => decodeManifest(bytes({ v: 2, root: { ...v2, fileKey: KEY } })), { code: 'E_FORMAT' });
+  t.throws(() => decodeManifest(bytes({ v: 1, root: v2 })), { code: 'E_FORMAT' });
+  t.throws(() => decodeManifest(bytes({ v: 2, root: { ...v2, chunkKey: 'short' } })), { code: 'E_FORMAT' });
 });
 
 test('Range: one range, suffix, open end, unsatisfiable, ignored', (t) => {
