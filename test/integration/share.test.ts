@@ -23,6 +23,7 @@ import { openDatabase } from '../../src/server/sqlite.js';
 import type { VfsEngine } from '../../src/vfs/engine.js';
 import type { FileNode } from '../../src/vfs/nodes.js';
 import { FIXTURE_BASE, loadShareFixture, SHARE_V1_DIR } from '../fixtures/share-v1.js';
+import { SHARE_V2_DIR } from '../fixtures/share-v2.js';
 import { openTestDrive, startShareEnv, type ShareEnv, type TestDrive } from '../helpers/share.js';
 
 const KDF = { memLog2: 6, passes: 1 };
@@ -268,22 +269,24 @@ test('the drive records each share (DRIVE.shares); revoking leaves a tombstone t
   t.not(toHex((await (other.vfs as unknown as VfsEngine).resolve('/kept.txt') as FileNode).fileId), before);
 });
 
-test('a v1 link (frozen fixture, chunks copied under the link\'s own key) still downloads', async (t) => {
-  const fx = await loadShareFixture(SHARE_V1_DIR);
-  for (const [id, bytes] of fx.objects) await env.store.put(id, bytes);
-  const id = parseLink(fx.link).id;
-  await env.api.create(id, fx.manifest, [...fx.objects.keys()], null);
-  const link = fx.link.replace(FIXTURE_BASE, env.server.url);
-  const m = await openLink(nodePlatform, parseLink(link), await fetchManifest(parseLink(link)));
-  t.is(m.v, 1);
-  const r = await getLink(link, { out: join(out, 'v1') });
-  t.is(r.files, Object.keys(fx.files).length);
-  for (const [rel, f] of Object.entries(fx.files)) {
-    const bytes = await readFile(join(out, 'v1', rel.slice(rel.indexOf('/') + 1)));
-    t.is(bytes.length, f.size, rel);
-    t.is(sha(bytes), f.sha256, rel);
-  }
-});
+for (const [v, dir] of [[1, SHARE_V1_DIR], [2, SHARE_V2_DIR]] as const) {
+  test(`a v${v} link (frozen fixture) still downloads`, async (t) => {
+    const fx = await loadShareFixture(dir);
+    for (const [id, bytes] of fx.objects) await env.store.put(id, bytes);
+    const id = parseLink(fx.link).id;
+    await env.api.create(id, fx.manifest, [...fx.objects.keys()], null);
+    const link = fx.link.replace(FIXTURE_BASE, env.server.url);
+    const m = await openLink(nodePlatform, parseLink(link), await fetchManifest(parseLink(link)));
+    t.is(m.v, v);
+    const r = await getLink(link, { out: join(out, `fixture-v${v}`) });
+    t.is(r.files, Object.keys(fx.files).length);
+    for (const [rel, f] of Object.entries(fx.files)) {
+      const bytes = await readFile(join(out, `fixture-v${v}`, rel.slice(rel.indexOf('/') + 1)));
+      t.is(bytes.length, f.size, rel);
+      t.is(sha(bytes), f.sha256, rel);
+    }
+  });
+}
 
 test('a drive chunk shorter than its slot reads as zeros past its end through the link', async (t) => {
   await drive.write('/short.bin', new TextEncoder().encode('ten bytes!'));
