@@ -6,7 +6,8 @@
 // (4 in flight), register them; "no copy" is today's createShare (capture, manifest of
 // the drive's own chunks, record in DRIVE.shares, commit, register). Each prints the time
 // and the bytes the account's store grew by (GET /v1/usage). Alternating rounds
-// (BENCH_SHARE_ROUNDS, default 2), fresh link each time.
+// (BENCH_SHARE_ROUNDS, default 2), fresh link each time. Then what no copy defers: the
+// first write after a share seals the file again under a new key (once), the next does not.
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -86,6 +87,16 @@ try {
       await run(what, () => (what === 'copy' ? copyShare(vfs, store, api, '/big') : createShare(p, vfs, store, api, '/big')));
     }
   }
+  // What no copy moves to later: the first change after the share seals the file again
+  // under a new key (the rekey rule), once; a second change costs what any write does.
+  const poke = async (): Promise<void> => {
+    const w = await vfs.open('/big', fsc.O_WRONLY);
+    await vfs.write(w, new Uint8Array(4096).fill(1), 0);
+    await vfs.fsync(w, false);
+    await vfs.release(w);
+  };
+  await run('first 4 KiB write + fsync after the share (rekey)', poke);
+  await run('next 4 KiB write + fsync', poke);
   console.log(`share a ${MB} MB file (megafs serve on loopback, ${ROUNDS} rounds alternating)`);
   console.log('| how | time (s) | bytes added to the store |');
   console.log('|---|---:|---:|');
