@@ -31,8 +31,13 @@ test('megafs gc on a full megafs serve account: the removed file\'s bytes go, us
   const keep = randomBytes(100_000);
   check(await put('keep.bin', keep), 'put keep');
   check(await put('big.bin', randomBytes(8 * MiB)), 'put big');
-  // A link's objects are its own copies: the server refuses to delete them while it lives.
+  // A link names the drive's own chunks; the share's record (DRIVE.shares) keeps them,
+  // also once the file is gone from the tree.
   const link = (JSON.parse(check(await megafs(['share', '/keep.bin', '--json'], h.env), 'share')) as { link: string }).link;
+  const gone = randomBytes(50_000);
+  check(await put('gone.bin', gone), 'put gone');
+  const goneLink = (JSON.parse(check(await megafs(['share', '/gone.bin', '--json'], h.env), 'share')) as { link: string }).link;
+  check(await megafs(['rm', '/gone.bin'], h.env), 'rm gone');
   check(await megafs(['rm', '/big.bin'], h.env), 'rm');
   const used = async (): Promise<number> => {
     let n = 0;
@@ -53,10 +58,13 @@ test('megafs gc on a full megafs serve account: the removed file\'s bytes go, us
   const r = JSON.parse(gc.stdout) as Report;
   t.true(r.stores[0].deletedBytes >= 8 * MiB, gc.stdout);
   t.is(r.versions.kept, 1);
-  t.true((r.stores[0] as { shared?: number }).shared! > 0, gc.stdout);
+  // The collector never tried to delete what a live link names (the server would refuse).
+  t.is((r.stores[0] as { shared?: number }).shared, 0, gc.stdout);
   const out = join(h.dir, 'via-link');
   check(await megafs(['get', link, '-o', out], h.env), 'get link');
   t.true((await readFile(out)).equals(keep));
+  check(await megafs(['get', goneLink, '-o', join(h.dir, 'via-link-gone')], h.env), 'get link of a removed file');
+  t.true((await readFile(join(h.dir, 'via-link-gone'))).equals(gone));
   const text = await megafs(['gc', '--dry-run'], h.env);
   t.regex(text.stdout, /^root version \d+: \d+ objects named/m);
   t.regex(text.stdout, /store http:.*objects \(.*\); would free \d+/);
@@ -65,6 +73,12 @@ test('megafs gc on a full megafs serve account: the removed file\'s bytes go, us
   check(await put('next.bin', randomBytes(8 * MiB)), 'put after gc');
   t.is(check(await megafs(['ls', '/'], h.env), 'ls').split('\n').filter(Boolean).sort().join(','), 'keep.bin,next.bin');
   t.true(Buffer.from(check(await megafs(['get', '/keep.bin', '-'], h.env), 'get'), 'latin1').length > 0);
+  // Unshared, the removed file's chunk is named by nothing (the record is a tombstone of
+  // file ids): the next collection frees it.
+  check(await megafs(['unshare', goneLink], h.env), 'unshare');
+  const gc2 = JSON.parse(check(await megafs(['gc', '--json', '--forget-older-than', '0', '--clock-allowance', '0'], h.env), 'gc 2')) as Report;
+  t.true(gc2.stores[0].deletedBytes >= gone.length, JSON.stringify(gc2));
+  check(await megafs(['get', link, '-o', join(h.dir, 'via-link-2')], h.env), 'the other link still opens');
   const f = await megafs(['fsck', '--json'], h.env);
   t.is(f.code, 0, f.stdout + f.stderr);
 });
