@@ -44,6 +44,20 @@ function capacityFor(bytes: number): number {
 /** A complete chunk handed to the thread pool for sealing (sealAhead). Its buffer is
  *  read-only from then on, and still the chunk's live content for readers and writers
  *  until the seal lands (then the entry goes). */
+/** The key a sealed chunk opens with. Read from the chunk map it was found in
+ *  (FileData.keyOf), never from the file later: a rekey (rekey.ts) may swap the file's
+ *  key and map between a reader's lookup and its open. */
+interface ChunkKeys {
+  fileId: Uint8Array;
+  chunkKey: Uint8Array;
+}
+
+interface SealedRef {
+  id: string;
+  isLast: boolean;
+  key: ChunkKeys;
+}
+
 interface Sealing {
   buf: Uint8Array;
   /** Settles (never rejects) once the seal has landed or been dropped. */
@@ -58,6 +72,9 @@ export class FileData {
   private readonly staged = new ReadAhead();
   /** Chunks being sealed ahead, by index, oldest first (at most MAX_SEALING per file). */
   private readonly sealing = new WeakMap<FileNode, Map<number, Sealing>>();
+  /** The key of a chunk map (or map of chunks sealed ahead) a rekey replaced; the file's
+   *  current maps go with its current key. */
+  private readonly mapKeys = new WeakMap<Map<number, string>, ChunkKeys>();
 
   /** Read failures of damaged objects, logged once each (damage-log.ts). */
   readonly damage: DamageLog;
@@ -69,7 +86,10 @@ export class FileData {
   async chunksOf(f: FileNode): Promise<Map<number, string>> {
     if (!f.chunks) {
       try {
-        f.chunks = await this.ctx.tree.loadChunkLists(f.lists ?? []);
+        const loaded = await this.ctx.tree.loadChunkLists(f.lists ?? []);
+        // Another call may have loaded them meanwhile (and a rekey replaced that map).
+        if (f.chunks) return f.chunks;
+        f.chunks = loaded;
       } catch (e) {
         const ids = (f.lists ?? []).map(([, id]) => id).join(', ');
         this.damage.once(ids, e, `megafs: chunk list of ${pathOf(f) ?? '(unlinked file)'} (objects ${ids}) cannot be read: ${(e as Error).message}`);
@@ -86,22 +106,27 @@ export class FileData {
     return Math.ceil(Math.min(f.size, stored * CHUNK_SIZE) / 512);
   }
 
-  /** Open sealed chunk `id` at (f, index), through the memory cache. EIO on tampering. */
-  private openSealed(f: FileNode, chunkIndex: number, id: string, isLast: boolean): Promise<Uint8Array> {
+  /** The key of the chunks in `map`, one of `f`'s maps (synchronously, with the lookup). */
+  private keyOf(f: FileNode, map: Map<number, string>): ChunkKeys {
+    return this.mapKeys.get(map) ?? { fileId: f.fileId, chunkKey: f.chunkKey };
+  }
+
+  /** Open sealed chunk `id` at (f, index) with `key`, through the memory cache. EIO on tampering. */
+  private openSealed(f: FileNode, chunkIndex: number, id: string, isLast: boolean, key: ChunkKeys): Promise<Uint8Array> {
     const hit = this.ctx.memGet(id);
     if (hit) return Promise.resolve(hit);
     let p = this.inflight.get(id);
     if (!p) {
       p = (async () => {
-        const place = { fileId: f.fileId, chunkIndex, isLast };
+        const place = { fileId: key.fileId, chunkIndex, isLast };
         // Sealed here moments ago and not kept in memory: its cache file may still be
         // being written (its failure, if any, is reported to the writer).
         await this.ctx.cache.writingOf(id)?.catch(() => undefined);
         // Checked in full before in this process: decrypt its cache file, no second check.
-        const known = this.ctx.reader.dataLengthOf(id, f.chunkKey, place);
+        const known = this.ctx.reader.dataLengthOf(id, key.chunkKey, place);
         if (known !== null) {
           const plain = new Uint8Array(known);
-          if (await this.ctx.reader.readInto(id, f.chunkKey, place, 0, plain) === known) {
+          if (await this.ctx.reader.readInto(id, key.chunkKey, place, 0, plain) === known) {
             this.ctx.memSet(id, plain);
             return plain;
           }
@@ -117,8 +142,8 @@ export class FileData {
         }
         try {
           const header = got.bytes.slice(0, OBJECT_HEADER_BYTES); // got.bytes may go to a worker
-          const plain = await openChunkAsync(f.chunkKey, place, got.bytes, got.checked ? undefined : id, got.owned);
-          this.ctx.reader.markVerified(id, f.chunkKey, place, header, plain.length);
+          const plain = await openChunkAsync(key.chunkKey, place, got.bytes, got.checked ? undefined : id, got.owned);
+          this.ctx.reader.markVerified(id, key.chunkKey, place, header, plain.length);
           this.ctx.memSet(id, plain);
           this.damage.healed(id);
           return plain;
@@ -136,19 +161,19 @@ export class FileData {
 
   /** The sealed chunk behind idx ignoring dirty buffers: ahead, then the chunk map;
    *  null for a hole. */
-  private async sealedRef(f: FileNode, idx: number): Promise<{ id: string; isLast: boolean } | null> {
+  private async sealedRef(f: FileNode, idx: number): Promise<SealedRef | null> {
     if (idx > lastChunkIndex(f.size)) return null;
     const ahead = f.ahead.get(idx);
-    if (ahead) return { id: ahead, isLast: false };
+    if (ahead) return { id: ahead, isLast: false, key: this.keyOf(f, f.ahead) };
     const chunks = await this.chunksOf(f);
     const id = idx < f.cutIndex ? chunks.get(idx) : undefined;
-    return id ? { id, isLast: idx === lastChunkIndex(f.sealedSize) } : null;
+    return id ? { id, isLast: idx === lastChunkIndex(f.sealedSize), key: this.keyOf(f, chunks) } : null;
   }
 
   /** The live chunk ignoring dirty buffers: ahead, then sealed; null for a hole. */
   private async sealedPlain(f: FileNode, idx: number): Promise<Uint8Array | null> {
     const ref = await this.sealedRef(f, idx);
-    return ref ? this.openSealed(f, idx, ref.id, ref.isLast) : null;
+    return ref ? this.openSealed(f, idx, ref.id, ref.isLast, ref.key) : null;
   }
 
   /** One chunk's part of a read into `dest`: the dirty buffer, the memory cache, a range
@@ -162,18 +187,18 @@ export class FileData {
         plain = this.ctx.memGet(ref.id);
         if (!plain) {
           // Read ahead for a sequential reader: wait for it, copy out synchronously.
-          const key = stageKey(f, s.chunkIndex, ref);
+          const key = stageKey(s.chunkIndex, ref);
           const loading = this.staged.loadingOf(key);
           if (loading) await loading;
           const n = this.staged.copyOut(key, s.offsetInChunk, dest);
           if (n !== null) { dest.fill(0, n); return; }
         }
         if (!plain && !this.inflight.has(ref.id)) {
-          const place = { fileId: f.fileId, chunkIndex: s.chunkIndex, isLast: ref.isLast };
-          const n = await this.ctx.reader.readInto(ref.id, f.chunkKey, place, s.offsetInChunk, dest);
+          const place = { fileId: ref.key.fileId, chunkIndex: s.chunkIndex, isLast: ref.isLast };
+          const n = await this.ctx.reader.readInto(ref.id, ref.key.chunkKey, place, s.offsetInChunk, dest);
           if (n !== null) { dest.fill(0, n); return; }
         }
-        plain ??= await this.openSealed(f, s.chunkIndex, ref.id, ref.isLast);
+        plain ??= await this.openSealed(f, s.chunkIndex, ref.id, ref.isLast, ref.key);
       }
     }
     const avail = plain ? Math.max(0, Math.min(s.length, plain.length - s.offsetInChunk)) : 0;
@@ -186,25 +211,25 @@ export class FileData {
   private async prefetch(f: FileNode, idx: number): Promise<void> {
     const ref = await this.sealedRef(f, idx);
     if (!ref || this.inflight.has(ref.id) || this.ctx.memGet(ref.id)) return;
-    const place = { fileId: f.fileId, chunkIndex: idx, isLast: ref.isLast };
-    if (this.ctx.cache.has(ref.id)) this.staged.load(stageKey(f, idx, ref), (out) => this.fillAhead(f, ref.id, place, out));
-    else await this.openSealed(f, idx, ref.id, ref.isLast);
+    const place = { fileId: ref.key.fileId, chunkIndex: idx, isLast: ref.isLast };
+    if (this.ctx.cache.has(ref.id)) this.staged.load(stageKey(idx, ref), (out) => this.fillAhead(ref.key.chunkKey, ref.id, place, out));
+    else await this.openSealed(f, idx, ref.id, ref.isLast, ref.key);
   }
 
   /** Chunk `id`'s plaintext into `out`: by range when verified, else read from its cache
    *  file and checked in full (then recorded as verified). Null on any failure: the
    *  reader's own read then opens the chunk and reports it. */
-  private async fillAhead(f: FileNode, id: string, place: ChunkPlace, out: Uint8Array): Promise<Uint8Array | null> {
-    const known = this.ctx.reader.dataLengthOf(id, f.chunkKey, place);
+  private async fillAhead(chunkKey: Uint8Array, id: string, place: ChunkPlace, out: Uint8Array): Promise<Uint8Array | null> {
+    const known = this.ctx.reader.dataLengthOf(id, chunkKey, place);
     if (known !== null) {
       const dest = out.subarray(0, known);
-      return (await this.ctx.reader.readInto(id, f.chunkKey, place, 0, dest)) === known ? dest : null;
+      return (await this.ctx.reader.readInto(id, chunkKey, place, 0, dest)) === known ? dest : null;
     }
     const local = await this.ctx.reader.readObject(id);
     if (!local) return null;
     try {
-      const plain = openChunk(this.ctx.p, f.chunkKey, place, local.bytes, id, out);
-      this.ctx.reader.markVerified(id, f.chunkKey, place, local.bytes, plain.length);
+      const plain = openChunk(this.ctx.p, chunkKey, place, local.bytes, id, out);
+      this.ctx.reader.markVerified(id, chunkKey, place, local.bytes, plain.length);
       return plain;
     } catch {
       return null;
@@ -470,8 +495,12 @@ export class FileData {
     const path = pathOf(f);
     if (path === null) return; // unlinked: nothing of it will be kept or read by a link
     const chunks = await this.chunksOf(f);
-    const r = await resealed(this.ctx, f, chunks, (i, id, isLast) => this.openSealed(f, i, id, isLast), cut);
-    // From here on synchronous: the file is never seen half under one key.
+    const oldKey = this.keyOf(f, chunks);
+    const r = await resealed(this.ctx, f, chunks, (i, id, isLast) => this.openSealed(f, i, id, isLast, oldKey), cut);
+    // From here on synchronous: the file is never seen half under one key. A reader that
+    // looked up a chunk in the old maps opens it with the old key (keyOf).
+    this.mapKeys.set(chunks, oldKey);
+    this.mapKeys.set(f.ahead, oldKey);
     const oldId = toHex(f.fileId);
     adopt(f, r);
     if (cut) {
@@ -516,6 +545,7 @@ export class FileData {
       n.size = 0;
     }
     n.chunks = new Map(op.set);
+    n.lists = null;
     for (const [, id] of op.set) {
       if (!this.ctx.cache.has(id)) continue;
       this.ctx.cache.pin(id);
@@ -656,8 +686,8 @@ export class FileData {
 }
 
 /** Read-ahead entries are per (chunk id, file, index, isLast): what a full open checks. */
-function stageKey(f: FileNode, idx: number, ref: { id: string; isLast: boolean }): string {
-  return `${ref.id}:${toHex(f.fileId)}:${idx}:${ref.isLast ? 1 : 0}`;
+function stageKey(idx: number, ref: SealedRef): string {
+  return `${ref.id}:${toHex(ref.key.fileId)}:${idx}:${ref.isLast ? 1 : 0}`;
 }
 
 export function isEio(e: unknown): boolean {
