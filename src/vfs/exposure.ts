@@ -44,7 +44,14 @@ export class Exposure {
   exposes(fileId: Uint8Array): boolean | Promise<boolean> {
     const want = this.sharesId();
     if (want === this.loadedFor || Date.now() - this.failedAtMs < RETRY_MS) return this.ids.size > 0 && this.ids.has(toHex(fileId));
-    return this.load(want).then(() => this.ids.has(toHex(fileId)));
+    return this.loadCurrent().then(() => this.ids.has(toHex(fileId)));
+  }
+
+  /** Load until the set matches the base's shares list (it may move during a load). */
+  private async loadCurrent(): Promise<void> {
+    for (let i = 0; i < 3 && this.sharesId() !== this.loadedFor && Date.now() - this.failedAtMs >= RETRY_MS; i++) {
+      await this.load(this.sharesId());
+    }
   }
 
   private load(sharesId: string | null): Promise<void> {
