@@ -39,7 +39,7 @@ import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
-import { freshDrive, resolveRoot } from './drive-meta.js';
+import { allTrash, freshDrive, resolveRoot } from './drive-meta.js';
 import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
 import type { DriveObject, TrashRecord } from '../format/drive-object.js';
 
@@ -232,6 +232,17 @@ export class Drive implements VfsContext {
       this.gcRound = round;
       this.tree.clearMemo();
     }
+  }
+
+  /** The bin's records as the base root has them (newest first). */
+  async binRecords(): Promise<TrashRecord[]> {
+    return allTrash(this.tree, this.base.meta);
+  }
+
+  /** Remove the bin records `which` picks, at the next commit (restore, empty). */
+  binRemove(which: (r: TrashRecord) => boolean): void {
+    this.meta.trashFilters.push(which);
+    this.changed();
   }
 
   /** Put an entry in the bin (unlink, rename over it, truncate of its content). */
