@@ -282,7 +282,8 @@ export class VfsEngine implements Vfs {
   private toBin(n: Node, dir: DirNode | null, timeMs: number): void {
     const path = dir && this.ctx.trash ? pathOf(dir) : null;
     if (path === null) return;
-    const c = binCapture(n, path, timeMs);
+    const refused = n.type === 'file' && [...n.pendingIds].some((id) => this.ctx.uploader.refusalOf(id));
+    const c = binCapture(n, path, timeMs, refused);
     if (c) this.ctx.trash!(c);
   }
 
