@@ -10,9 +10,9 @@ import type { Node } from './nodes.js';
 
 /** The capture for `n` (in the directory at `dir`), or null when it holds nothing to
  *  keep: an empty file, a directory (only empty ones are removed), a file whose content
- *  is not sealed, or one the store refused (held back: it never reached a root, and a bin
- *  record naming it would hold up every commit). `refused`: some of its objects were. */
-export function binCapture(n: Node, dir: string, deletedMs: number, refused = false): TrashCapture | null {
+ *  is not sealed, or one whose objects are not all on the store yet (`unstored`: an
+ *  upload under way or refused; a bin record naming them would hold up every commit). */
+export function binCapture(n: Node, dir: string, deletedMs: number, unstored = false): TrashCapture | null {
   const base = {
     name: n.name, mode: n.perm, uid: n.uid, gid: n.gid, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs, xattrs: [...n.xattrs.entries()],
   };
@@ -20,7 +20,7 @@ export function binCapture(n: Node, dir: string, deletedMs: number, refused = fa
     const entry: TreeEntry = { ...base, type: ENTRY_SYMLINK, size: encodeName(n.target).length, target: n.target };
     return { deletedMs, dir, entry, chunks: null };
   }
-  if (n.type !== 'file' || n.sealedSize === 0 || refused) return null;
+  if (n.type !== 'file' || n.sealedSize === 0 || unstored) return null;
   const entry: TreeEntry = { ...base, type: ENTRY_FILE, size: n.sealedSize, file: { fileId: n.fileId, fileKey: n.fileKey } };
   if (n.chunks) return { deletedMs, dir, entry, chunks: new Map(n.chunks) };
   if (n.lists) return { deletedMs, dir, entry: { ...entry, file: { ...entry.file!, lists: [...n.lists] } }, chunks: null };

@@ -80,6 +80,10 @@ function diskFull(e: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** How often a leased session looks at its record, and how old a record it renews. */
+const LEASE_CHECK_MS = 3600_000;
+const LEASE_RENEW_MS = 24 * 3600_000;
+
 export interface Base {
   version: bigint;
   hash: string | null;
@@ -187,15 +191,26 @@ export class Drive implements VfsContext {
    *  nothing pending yet, so a collector keeps what this session's base names. Failures
    *  are left to the first upload, which announces again. */
   async takeLease(): Promise<void> {
+    if (!this.renewTimer) {
+      // A lease lapses after a week without renewal (src/drive/gc.ts GC_LEASE_MS): an idle
+      // mount renews its record once a day (commits renew it anyway).
+      this.renewTimer = setInterval(() => {
+        void this.announce(false, LEASE_RENEW_MS).catch((e: Error) => this.log(`megafs: could not renew the session's lease: ${e.message}`));
+      }, LEASE_CHECK_MS);
+      this.renewTimer.unref();
+    }
     if (this.meta.leased) return;
     await this.announce(false).catch((e: Error) => this.log(`megafs: could not take the session's lease yet: ${e.message}`));
   }
 
+  private renewTimer: ReturnType<typeof setInterval> | null = null;
+
   /** Put this session's record into the store's current root (a swap that changes only
    *  the DRIVE object; our own base stays: the next commit merges over it). `pending`:
    *  before an upload no root names yet. */
-  private async announce(pending = true): Promise<void> {
-    const since = pending ? this.meta.pendingSince ?? Date.now() : 0;
+  private async announce(pending = true, renewOlderThanMs: number | null = null): Promise<void> {
+    if (this.stopped) return;
+    const since = pending ? this.meta.pendingSince ?? Date.now() : this.meta.pendingSince ?? 0;
     if (pending) this.meta.pendingSince = since;
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.store.getRoot();
@@ -206,9 +221,12 @@ export class Drive implements VfsContext {
       const { top, drive } = await resolveRoot(this.tree, root.treeId);
       this.sawRound(drive);
       const mine = drive?.sessions.find((x) => x.sessionId === this.meta.sessionId);
-      if (mine && (!pending || mine.pendingSinceMs !== 0)) { this.meta.leased = true; this.announced ||= pending; return; }
+      const stale = mine !== undefined && renewOlderThanMs !== null && Date.now() - mine.renewedMs > renewOlderThanMs;
+      if (mine && !stale && (!pending || mine.pendingSinceMs !== 0)) { this.meta.leased = true; this.announced ||= pending; return; }
+      if (!mine && renewOlderThanMs !== null) return; // the session left (or never took one): nothing to renew
       const d: DriveObject = drive ? { ...drive } : freshDrive(top!);
-      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: since, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
+      const pendingSinceMs = stale ? mine!.pendingSinceMs : since;
+      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
       d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId), rec];
       const out: SealedObject[] = [];
       const id = sealDrive(this.tree, d, out);
@@ -720,6 +738,8 @@ export class Drive implements VfsContext {
 
   private stopTimers(): void {
     this.stopped = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

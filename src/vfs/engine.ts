@@ -282,8 +282,10 @@ export class VfsEngine implements Vfs {
   private toBin(n: Node, dir: DirNode | null, timeMs: number): void {
     const path = dir && this.ctx.trash ? pathOf(dir) : null;
     if (path === null) return;
-    const refused = n.type === 'file' && [...n.pendingIds].some((id) => this.ctx.uploader.refusalOf(id));
-    const c = binCapture(n, path, timeMs, refused);
+    // Only content the store has: a capture must never hold up a commit on an upload
+    // still under way or refused (the file may be gone from every upload's view).
+    const unstored = n.type === 'file' && this.ctx.uploader.unacked([...n.pendingIds, ...(n.chunks?.values() ?? [])]).length > 0;
+    const c = binCapture(n, path, timeMs, unstored);
     if (c) this.ctx.trash!(c);
   }
 
@@ -300,14 +302,26 @@ export class VfsEngine implements Vfs {
    *  restore that did not commit left the record in the bin). */
   async binRestore(record: TrashRecord, dest: string): Promise<void> {
     if (!this.ctx.binRemove) throw fsError('ENOTSUP', 'this drive has no bin');
-    const { dir, name, kids } = await this.resolveParent(dest);
-    if (kids.has(name)) throw fsError('EEXIST', dest);
     if (record.entry.type !== ENTRY_FILE && record.entry.type !== ENTRY_SYMLINK) throw fsError('EINVAL', `${dest}: only files and symlinks are kept in the bin`);
-    const n = this.nodeFromEntry({ ...record.entry, name }, dir, null);
-    kids.set(name, n);
-    this.touchDir(dir, Date.now());
+    await this.place(record.entry, dest);
     this.ctx.binRemove((r) => sameBinRecord(r, record));
     await this.ctx.commit();
+  }
+
+  /** Put a committed entry (a file, symlink or whole directory of an earlier version) at
+   *  `dest`, sharing every object it names: nothing is copied (megafs restore --at).
+   *  Committed at once, not journaled, as binRestore. */
+  async graft(entry: TreeEntry, dest: string): Promise<void> {
+    await this.place(entry, dest);
+    await this.ctx.commit();
+  }
+
+  private async place(entry: TreeEntry, dest: string): Promise<void> {
+    const { dir, name, kids } = await this.resolveParent(dest);
+    if (kids.has(name)) throw fsError('EEXIST', dest);
+    const n = this.nodeFromEntry({ ...entry, name }, dir, null);
+    kids.set(name, n);
+    this.touchDir(dir, Date.now());
   }
 
   /** Drop the bin records `which` picks (megafs trash empty); committed at once. */

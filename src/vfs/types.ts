@@ -2,6 +2,7 @@
 // share code call. Path-based (fuse-native hands us paths); file handles keep a file
 // readable after unlink. Every method throws FsError with a POSIX code on misuse.
 import type { TrashRecord } from '../format/drive-object.js';
+import type { TreeEntry } from '../format/tree.js';
 
 export interface Attr {
   /** Stable inode number for this mount's lifetime. */
@@ -125,4 +126,6 @@ export interface Vfs {
   binRecords?(): Promise<TrashRecord[]>;
   binRestore?(record: TrashRecord, dest: string): Promise<void>;
   binEmpty?(which: (r: TrashRecord) => boolean): Promise<void>;
+  /** Put a committed entry (of an earlier version) at a path, sharing its objects. */
+  graft?(entry: TreeEntry, dest: string): Promise<void>;
 }
