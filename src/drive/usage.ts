@@ -88,8 +88,9 @@ export async function diskUsage(drive: DuDrive, io: TreeIo): Promise<DuReport> {
   const stores: StoreDu[] = [];
   for (const store of drive.stores) {
     const r: StoreDu = {
-      name: store.name, total: tally(), garbage: tally(), missing: 0,
+      name: store.name, total: tally(),
       live: { ...tally(), only: tally() }, bin: { ...tally(), only: tally() }, versions: { ...tally(), only: tally() }, shares: { ...tally(), only: tally() },
+      garbage: tally(), missing: 0,
     };
     let held = 0;
     for await (const o of store.scan()) {
