@@ -14,9 +14,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   mount: { summary: 'mount MOUNTPOINT [--foreground] [--cache-dir DIR] [--cache-size SIZE] [--store SPEC]...', load: async () => (await import('./mount.js')).run },
   unmount: { summary: 'unmount MOUNTPOINT                     upload what is pending, then unmount', load: async () => (await import('./unmount.js')).run },
   status: { summary: 'status [--json]                        dirty bytes, upload queue, cache use, store health', load: async () => (await import('./status.js')).run },
-  ls: { summary: 'ls [PATH] [--json]                     list a drive directory (no mount needed)', load: async () => (await import('./ls.js')).run },
+  ls: { summary: 'ls [PATH] [--at TIME] [--json]         list a drive directory (no mount needed)', load: async () => (await import('./ls.js')).run },
+  log: { summary: 'log [--json] [--limit N]               the drive\'s versions, newest first', load: async () => (await import('./log.js')).run },
+  versions: { summary: 'versions PATH [--json]                 the versions of one file', load: async () => (await import('./versions.js')).run },
+  du: { summary: 'du [--json]                            bytes live, in the bin, in old versions, in shares, garbage', load: async () => (await import('./du.js')).run },
   put: { summary: 'put LOCAL PATH                         copy a file into the drive', load: async () => (await import('./put.js')).run },
-  get: { summary: 'get PATH LOCAL | get LINK [-o OUT]     copy a file out of the drive, or download a link', load: async () => (await import('./get.js')).run },
+  get: { summary: 'get PATH LOCAL [--at TIME] | get LINK [-o OUT]   copy a file out of the drive, or download a link', load: async () => (await import('./get.js')).run },
   rm: { summary: 'rm [-r] PATH                           remove a file or directory', load: async () => (await import('./rm.js')).run },
   mkdir: { summary: 'mkdir [-p] PATH                        create a directory', load: async () => (await import('./mkdir.js')).run },
   passwd: { summary: 'passwd                                 change the password (nothing is re-encrypted)', load: async () => (await import('./passwd.js')).run },
@@ -38,6 +41,7 @@ Commands:
 ${Object.values(COMMANDS).map((c) => `  ${c.summary}`).join('\n')}
 
 SPEC: a directory, http(s)://HOST:PORT (megafs serve) or s3://BUCKET/PREFIX?endpoint=URL.
+TIME (--at): 2026-12-03T10:00:00Z, a local 2026-12-03 10:00, or 2h, "3 days ago".
 The password comes from --password-file F, the MEGAFS_PASSWORD variable, or a prompt.
 MEGAFS_HOME (default ~/.megafs) holds this machine's configuration, cache and logs.
 

@@ -11,24 +11,22 @@
 //   4. delete, on each store, what is listed, unmarked, and older than the grace: taken
 //      before the lock (minus the clock allowance) and before the oldest pending upload of
 //      any session holding a lease; then the lock is released.
-import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { openRoot, rootHash, sealRoot } from '../crypto/root.js';
 import type { SealedObject } from '../crypto/object.js';
 import { MegafsError } from '../errors.js';
 import { TREE_DRIVE, type DriveObject, type SessionRecord, type TrashRecord, type VersionRecord } from '../format/drive-object.js';
 import { toHex } from '../format/bytes.js';
-import { ENTRY_DIR, ENTRY_FILE, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId, Store } from '../store/store.js';
-import { cachedObjectPath } from '../vfs/disk-cache.js';
 import {
   allShares, allTrash, allVersions, encodeTrashPage, encodeVersionsPage, freshDrive, trashPage, versionsPage, writePages,
 } from '../vfs/drive-meta.js';
 import { sealDrive } from '../vfs/meta-ops.js';
 import { keptSnapshots } from '../vfs/retention.js';
-import { TreeIo } from '../vfs/tree-io.js';
+import type { TreeIo } from '../vfs/tree-io.js';
+import { cacheFirstFetch, driveTreeIo, TreeMarker } from './history.js';
 import type { DriveKeys } from '../crypto/keys.js';
 
 /** How long the collector's lock holds: a collector past it stops before deleting. */
@@ -99,17 +97,12 @@ export class Collector {
   private readonly sessionId = toHex(randomBytes(16));
   private readonly now: () => number;
 
+  private readonly marker: TreeMarker;
+
   constructor(private readonly drive: GcDrive, private readonly o: GcOptions) {
     this.now = o.now ?? Date.now;
-    this.io = new TreeIo(nodePlatform, drive.keys.tree, drive.keys.nameHash, (id) => this.fetch(id));
-  }
-
-  private async fetch(id: ObjectId): Promise<Uint8Array> {
-    if (this.o.cacheDir) {
-      const cached = await readFile(cachedObjectPath(this.o.cacheDir, id)).catch(() => null);
-      if (cached) return new Uint8Array(cached.buffer, cached.byteOffset, cached.length);
-    }
-    return this.drive.store.get(id);
+    this.io = driveTreeIo(drive, cacheFirstFetch(drive.store, o.cacheDir));
+    this.marker = new TreeMarker(this.io);
   }
 
   private async current(): Promise<Current | null> {
@@ -196,29 +189,9 @@ export class Collector {
     for (const v of lists?.versions ?? await allVersions(this.io, d)) tops.add(v.topDir);
     for (const s of sessions) if (s.baseTop) tops.add(s.baseTop);
     for (const s of await allShares(this.io, d)) tops.add(s.snapshot);
-    for (const top of tops) await this.markDir(top, marked, dirs);
-    for (const r of lists?.trash ?? await allTrash(this.io, d)) await this.markEntry(r.entry, marked, dirs);
+    for (const top of tops) await this.marker.dir(top, marked, dirs);
+    for (const r of lists?.trash ?? await allTrash(this.io, d)) await this.marker.entry(r.entry, marked, dirs);
     return marked;
-  }
-
-  private async markEntry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
-    if (e.type === ENTRY_DIR && e.dirId) await this.markDir(e.dirId, marked, dirs);
-    else if (e.type === ENTRY_FILE && e.file) {
-      for (const [, id] of e.file.chunks ?? []) marked.add(id);
-      if (e.file.lists?.length) {
-        for (const [, id] of e.file.lists) marked.add(id);
-        for (const id of (await this.io.loadChunkLists(e.file.lists)).values()) marked.add(id);
-      }
-    }
-  }
-
-  /** A directory and everything under it (each directory object once: versions share most). */
-  private async markDir(id: ObjectId, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
-    if (dirs.has(id)) return;
-    dirs.add(id);
-    for (const shard of await this.io.dirObjects(id)) marked.add(shard);
-    const entries = await this.io.loadDir(id);
-    await eachLimited(entries, 8, (e) => this.markEntry(e, marked, dirs));
   }
 
   private async list(store: Store): Promise<Listed[]> {
