@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { cacheFirstFetch, driveTreeIo, readNow, versionAt, type DriveNow, type Fetch } from '../drive/history.js';
 import type { Drive } from '../drive/open.js';
+import type { DriveConfig, HomePaths } from '../drive/config.js';
 import { MegafsError } from '../errors.js';
 import type { VersionRecord } from '../format/drive-object.js';
 import type { TreeIo } from '../vfs/tree-io.js';
@@ -12,6 +13,8 @@ import { formatInstant, parseInstant } from './when.js';
 
 export interface History {
   drive: Drive;
+  cfg: DriveConfig;
+  paths: HomePaths;
   io: TreeIo;
   /** Cache first, then the store. */
   fetch: Fetch;
@@ -21,12 +24,12 @@ export interface History {
 }
 
 export async function withHistory<T>(passwordFile: string | undefined, work: (h: History) => Promise<T>): Promise<T> {
-  return withDrive(passwordFile, async (drive, _cfg, paths) => {
+  return withDrive(passwordFile, async (drive, cfg, paths) => {
     const fetch = cacheFirstFetch(drive.store, join(paths.cache, drive.header.driveId));
     const io = driveTreeIo(drive, fetch);
     const now = await readNow(drive, io);
     if (!now) throw new MegafsError('E_NOT_FOUND', 'the drive has no versions yet: nothing was ever written to it');
-    return work({ drive, io, fetch, storeFetch: (id) => drive.store.get(id), now });
+    return work({ drive, cfg, paths, io, fetch, storeFetch: (id) => drive.store.get(id), now });
   });
 }
 

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   mkdir: { summary: 'mkdir [-p] PATH                        create a directory', load: async () => (await import('./mkdir.js')).run },
   passwd: { summary: 'passwd                                 change the password (nothing is re-encrypted)', load: async () => (await import('./passwd.js')).run },
   fsck: { summary: 'fsck [--repair [--rollback]] [--json]   find, repair or roll back missing and damaged objects', load: async () => (await import('./fsck.js')).run },
+  restore: { summary: 'restore PATH --at TIME [--to DEST]   a file or folder as it was at TIME (nothing copied)', load: async () => (await import('./restore.js')).run },
   trash: { summary: 'trash ls [--json] | restore PATH [--to DEST] | empty [--older-than D]   the rubbish bin', load: async () => (await import('./trash.js')).run },
   gc: { summary: 'gc [--dry-run] [--json] [--forget-older-than D]   delete what nothing the drive keeps names, from every store', load: async () => (await import('./gc.js')).run },
   share: { summary: 'share PATH [--expires 7d] [--password-file F] [--json]   print a link to a file or folder', load: async () => (await import('./share.js')).run },
