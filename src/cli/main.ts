@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   mkdir: { summary: 'mkdir [-p] PATH                        create a directory', load: async () => (await import('./mkdir.js')).run },
   passwd: { summary: 'passwd                                 change the password (nothing is re-encrypted)', load: async () => (await import('./passwd.js')).run },
   fsck: { summary: 'fsck [--repair [--rollback]] [--json]   find, repair or roll back missing and damaged objects', load: async () => (await import('./fsck.js')).run },
+  retention: { summary: 'retention [within=D,hourly=N,daily=N,weekly=N,monthly=N,trash=D]   show or set what versions and bin entries are kept', load: async () => (await import('./retention.js')).run },
   restore: { summary: 'restore PATH --at TIME [--to DEST]   a file or folder as it was at TIME (nothing copied)', load: async () => (await import('./restore.js')).run },
   trash: { summary: 'trash ls [--json] | restore PATH [--to DEST] | empty [--older-than D]   the rubbish bin', load: async () => (await import('./trash.js')).run },
   gc: { summary: 'gc [--dry-run] [--json] [--forget-older-than D]   delete what nothing the drive keeps names, from every store', load: async () => (await import('./gc.js')).run },

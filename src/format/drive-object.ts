@@ -22,6 +22,8 @@ export const TREE_TRASH = 7;
 export const TREE_SHARES = 8;
 /** Records per VERSIONS or TRASH page: a commit rewrites only the newest page. */
 export const PAGE_MAX_RECORDS = 256;
+/** A retention setting with no bound ("unlimited") is stored as 2^53 - 1. */
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 export interface RetentionFields {
   /** How long a deleted or overwritten entry stays in the bin (ms). */
@@ -177,7 +179,8 @@ export function encodeDriveObject(d: DriveObject): Uint8Array {
     writeOptRef(w, s.baseTop);
   }
   const t = d.retention;
-  w.varint(t.trashMs).varint(t.keepWithinMs).varint(t.hourly).varint(t.daily).varint(t.weekly).varint(t.monthly);
+  const v = (x: number): number => (x === Infinity ? UNLIMITED : x);
+  w.varint(v(t.trashMs)).varint(v(t.keepWithinMs)).varint(v(t.hourly)).varint(v(t.daily)).varint(v(t.weekly)).varint(v(t.monthly));
   return w.finish();
 }
 
@@ -246,7 +249,8 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
       if (i > 0 && sessions[i - 1].sessionId >= s.sessionId) throw new FormatError('E_FORMAT', 'drive object has sessions out of order');
       sessions.push(s);
     }
-    const retention = { trashMs: r.varint(), keepWithinMs: r.varint(), hourly: r.varint(), daily: r.varint(), weekly: r.varint(), monthly: r.varint() };
+    const u = (): number => { const x = r.varint(); return x === UNLIMITED ? Infinity : x; };
+    const retention = { trashMs: u(), keepWithinMs: u(), hourly: u(), daily: u(), weekly: u(), monthly: u() };
     out = { kind, drive: { features, topDir, versions, trash, shares, gcRound, gcLock, sessions, retention } };
   } else if (kind === TREE_VERSIONS) {
     const n = r.varint();

@@ -5,7 +5,7 @@ import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import type { TreeEntry } from '../format/tree.js';
-import type { TrashRecord } from '../format/drive-object.js';
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
 import type { TrashCapture } from './meta-ops.js';
 import type { Store } from '../store/store.js';
 import type { ChunkReader } from './chunk-reader.js';
@@ -66,4 +66,6 @@ export interface VfsContext {
   trash?(capture: TrashCapture): void;
   binRecords?(): Promise<TrashRecord[]>;
   binRemove?(which: (r: TrashRecord) => boolean): void;
+  retentionPolicy?(): RetentionFields;
+  setRetention?(p: RetentionFields): void;
 }

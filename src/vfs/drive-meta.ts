@@ -2,6 +2,7 @@
 // what a root names (a DRIVE object, or a top directory for drives written before v3),
 // and the paged VERSIONS and TRASH lists. A commit rewrites only the newest page of each
 // (prependPages); the collector rewrites whole lists when it prunes them (writePages).
+import { DEFAULT_RETENTION } from './retention.js';
 import type { SealedObject } from '../crypto/object.js';
 import {
   encodeShares, encodeTrash, encodeVersions, PAGE_MAX_RECORDS, TREE_DRIVE, TREE_SHARES, TREE_TRASH, TREE_VERSIONS,
@@ -12,10 +13,9 @@ import type { TreeIo } from './tree-io.js';
 
 const DAY = 24 * 3600 * 1000;
 
-/** Every snapshot of the last day, hourly for a week, daily for a month; the bin keeps 30 days. */
-export const DEFAULT_DRIVE_RETENTION: RetentionFields = {
-  trashMs: 30 * DAY, keepWithinMs: DAY, hourly: 168, daily: 30, weekly: 0, monthly: 0,
-};
+/** Every snapshot of the last day, hourly for a week, daily for a month; the bin keeps
+ *  30 days (src/vfs/retention.ts DEFAULT_RETENTION). */
+export const DEFAULT_DRIVE_RETENTION: RetentionFields = { ...DEFAULT_RETENTION };
 
 export interface MetaBase {
   /** The top directory's tree object (null: an empty drive with no root yet). */

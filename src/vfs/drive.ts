@@ -39,9 +39,9 @@ import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
-import { allTrash, freshDrive, resolveRoot } from './drive-meta.js';
+import { allTrash, DEFAULT_DRIVE_RETENTION, freshDrive, resolveRoot } from './drive-meta.js';
 import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
-import type { DriveObject, TrashRecord } from '../format/drive-object.js';
+import type { DriveObject, RetentionFields, TrashRecord } from '../format/drive-object.js';
 
 const MAX_ERRORS = 100;
 /** A timer commit starts once requests pause this long (ms; at most the commit delay)... */
@@ -250,6 +250,17 @@ export class Drive implements VfsContext {
       this.gcRound = round;
       this.tree.clearMemo();
     }
+  }
+
+  /** The drive's retention policy as the base root has it. */
+  retentionPolicy(): RetentionFields {
+    return { ...(this.base.meta?.retention ?? DEFAULT_DRIVE_RETENTION) };
+  }
+
+  /** Set the drive's retention policy at the next commit. */
+  setRetention(p: RetentionFields): void {
+    this.meta.retention = { ...p };
+    this.changed();
   }
 
   /** The bin's records as the base root has them (newest first). */

@@ -11,7 +11,7 @@ import { fromBase64, fromHex, toBase64, toHex } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES, NAME_MAX_BYTES } from '../format/constants.js';
 import { encodeName, nameBytes, targetBytes } from '../format/names.js';
 import { ENTRY_FILE, ENTRY_SYMLINK, XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
-import type { TrashRecord } from '../format/drive-object.js';
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
 import { binCapture, sameBinRecord } from './bin.js';
 import { chunkCount } from '../chunking/offsets.js';
 import { copyOf } from './fresh-buffers.js';
@@ -322,6 +322,20 @@ export class VfsEngine implements Vfs {
     const n = this.nodeFromEntry({ ...entry, name }, dir, null);
     kids.set(name, n);
     this.touchDir(dir, Date.now());
+  }
+
+  /** The drive's retention policy (megafs retention), as the current root has it. */
+  async retention(): Promise<RetentionFields | null> {
+    if (!this.ctx.retentionPolicy) return null;
+    await this.ctx.commit(); // the root this session knows is the one it would change
+    return this.ctx.retentionPolicy();
+  }
+
+  /** Set the drive's retention policy; committed at once. */
+  async setRetention(p: RetentionFields): Promise<void> {
+    if (!this.ctx.setRetention) throw fsError('ENOTSUP', 'this drive has no retention policy');
+    this.ctx.setRetention(p);
+    await this.ctx.commit();
   }
 
   /** Drop the bin records `which` picks (megafs trash empty); committed at once. */

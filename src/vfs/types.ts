@@ -1,7 +1,7 @@
 // The vfs API that the FUSE adapter, the CLI (put/get/ls without a mount) and the
 // share code call. Path-based (fuse-native hands us paths); file handles keep a file
 // readable after unlink. Every method throws FsError with a POSIX code on misuse.
-import type { TrashRecord } from '../format/drive-object.js';
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
 import type { TreeEntry } from '../format/tree.js';
 
 export interface Attr {
@@ -126,6 +126,9 @@ export interface Vfs {
   binRecords?(): Promise<TrashRecord[]>;
   binRestore?(record: TrashRecord, dest: string): Promise<void>;
   binEmpty?(which: (r: TrashRecord) => boolean): Promise<void>;
+  /** The drive's retention policy (format v3), and setting it. */
+  retention?(): Promise<RetentionFields | null>;
+  setRetention?(p: RetentionFields): Promise<void>;
   /** Put a committed entry (of an earlier version) at a path, sharing its objects. */
   graft?(entry: TreeEntry, dest: string): Promise<void>;
 }
