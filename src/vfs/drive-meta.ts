@@ -11,7 +11,6 @@ import {
 import { FormatError } from '../errors.js';
 import type { TreeIo } from './tree-io.js';
 
-const DAY = 24 * 3600 * 1000;
 
 /** Every snapshot of the last day, hourly for a week, daily for a month; the bin keeps
  *  30 days (src/vfs/retention.ts DEFAULT_RETENTION). */
