@@ -1,8 +1,8 @@
 // megafs restore PATH --at TIME [--to DEST]: bring back a file, symlink or whole folder
 // as it was at TIME (a version the drive keeps; TIME as for ls --at). Nothing is copied:
-// the restored entry names the objects of that version. Without --to it goes back to PATH:
-// a file there now is replaced (its current content goes to the bin); a folder there is
-// refused (restore it --to another path).
+// the restored entry names the objects of that version. Without --to it goes back to PATH.
+// A file at the destination is replaced only with --force (its current content goes to
+// the bin); a folder there is refused (restore it --to another path).
 import { constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { PathResolver } from '../drive/history.js';
@@ -16,7 +16,7 @@ import { log } from './session.js';
 import { versionAtText, withHistory } from './history-session.js';
 import { formatInstant } from './when.js';
 
-const USAGE = 'megafs restore PATH --at TIME [--to DEST] [--password-file F]';
+const USAGE = 'megafs restore PATH --at TIME [--to DEST] [--force] [--password-file F]';
 
 const shown = (path: string): string => path.split('/').map((p) => (p ? escapeName(p) : p)).join('/');
 
@@ -40,8 +40,8 @@ async function parents(vfs: Vfs, path: string): Promise<void> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse<{ at?: string; to?: string; 'password-file'?: string }>(argv, USAGE, {
-    at: { type: 'string' }, to: { type: 'string' }, 'password-file': { type: 'string' },
+  const { values, positionals } = parse<{ at?: string; to?: string; force?: boolean; 'password-file'?: string }>(argv, USAGE, {
+    at: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' }, 'password-file': { type: 'string' },
   }, 1, 1);
   if (values.at === undefined) throw new UsageError(`restore needs --at TIME (usage: ${USAGE}); megafs trash restore brings back what was removed`);
   const path = drivePath(positionals[0]);
@@ -63,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new MegafsError('EEXIST', `${shown(dest)} is a folder now: restore it elsewhere with --to DEST`);
       }
       if (there && e.type === ENTRY_DIR) throw new MegafsError('EEXIST', `${shown(dest)} exists: restore the folder elsewhere with --to DEST`);
+      if (there && !values.force) throw new MegafsError('EEXIST', `${shown(dest)} exists: --force replaces it (its content now goes to the bin), or restore it --to DEST`);
       if (there) {
         // Beside it first, then over it: the current content goes to the bin.
         const tmp = `${dest}.megafs-restore-${randomBytes(4).toString('hex')}`;

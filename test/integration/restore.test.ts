@@ -37,7 +37,11 @@ test('megafs restore --at: a file as it was, a folder --to elsewhere, nothing co
   check(await megafs(['rm', '-r', '/proj/big.bin'], h.env), 'rm');
 
   const before = await storeBytes(store);
-  t.regex(check(await megafs(['restore', '/proj/a.txt', '--at', then], h.env), 'restore'), /^restored \/proj\/a\.txt as it was at .* \(version \d+\)\n$/);
+  const asks = await megafs(['restore', '/proj/a.txt', '--at', then], h.env);
+  t.is(asks.code, 1);
+  t.is(asks.stderr, 'megafs: /proj/a.txt exists: --force replaces it (its content now goes to the bin), or restore it --to DEST\n');
+  t.is(check(await megafs(['get', '/proj/a.txt', '-'], h.env), 'get'), 'second\n', 'nothing changed');
+  t.regex(check(await megafs(['restore', '/proj/a.txt', '--at', then, '--force'], h.env), 'restore'), /^restored \/proj\/a\.txt as it was at .* \(version \d+\)\n$/);
   t.is(check(await megafs(['get', '/proj/a.txt', '-'], h.env), 'get'), 'first\n');
   const bin = JSON.parse(check(await megafs(['trash', 'ls', '--json'], h.env), 'trash')) as Array<{ path: string; size: number }>;
   t.true(bin.some((r) => r.path === '/proj/a.txt' && r.size === 7), 'the replaced content is in the bin');
