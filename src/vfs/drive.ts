@@ -40,6 +40,7 @@ import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
 import { allTrash, DEFAULT_DRIVE_RETENTION, freshDrive, resolveRoot } from './drive-meta.js';
+import type { StateClaim } from './session-lock.js';
 import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
 import type { DriveObject, RetentionFields, TrashRecord } from '../format/drive-object.js';
 
@@ -147,6 +148,8 @@ export class Drive implements VfsContext {
   /** Objects of the pass being committed: protected by the record until the swap, and
    *  by the root after it, so they never wait for an announcement. */
   private passIds: Set<string> | null = null;
+  /** This session's hold on its state directory (session-lock.ts). */
+  claim: StateClaim | null = null;
   /** Shutting down: the last commit drops this session's record when nothing is pending. */
   private leaving = false;
   /** The gcRound of the last root seen: when it moves, the tree memo is dropped. */
@@ -204,6 +207,7 @@ export class Drive implements VfsContext {
   }
 
   private renewTimer: ReturnType<typeof setInterval> | null = null;
+  private leaseAsked = false;
 
   /** Put this session's record into the store's current root (a swap that changes only
    *  the DRIVE object; our own base stays: the next commit merges over it). `pending`:
@@ -226,8 +230,13 @@ export class Drive implements VfsContext {
       if (!mine && renewOlderThanMs !== null) return; // the session left (or never took one): nothing to renew
       const d: DriveObject = drive ? { ...drive } : freshDrive(top!);
       const pendingSinceMs = stale ? mine!.pendingSinceMs : since;
-      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
-      d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId), rec];
+      // A dead predecessor's record is ours now, its pending uploads too (our replayed
+      // journal may name them).
+      const prev = drive?.sessions.find((x) => x.sessionId === this.meta.previousSessionId);
+      const inherited = prev && prev.pendingSinceMs > 0 ? prev.pendingSinceMs : null;
+      const pendingSince = inherited === null ? pendingSinceMs : pendingSinceMs > 0 ? Math.min(pendingSinceMs, inherited) : inherited;
+      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: pendingSince, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
+      d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId && x.sessionId !== this.meta.previousSessionId), rec];
       const out: SealedObject[] = [];
       const id = sealDrive(this.tree, d, out);
       await this.store.put(id, out[0].bytes);
@@ -336,6 +345,12 @@ export class Drive implements VfsContext {
 
   changed(): void {
     this.lastActiveMs = Date.now();
+    // A session that writes holds a lease from its first change (a mount: from the start),
+    // so the base its changes build on is kept by any collector.
+    if (!this.meta.leased && !this.leaseAsked && this.engine && !this.engine.replaying) {
+      this.leaseAsked = true;
+      void this.takeLease();
+    }
     if (this.timer || this.stopped) return;
     const delay = this.opts.commitDelayMs * 2 ** Math.min(this.failedCommits, 5);
     this.timer = setTimeout(() => {
@@ -736,10 +751,16 @@ export class Drive implements VfsContext {
    *  journal and the cache for the next start, and the failure is thrown. */
   async shutdown(): Promise<void> {
     this.leaving = true;
+    let done = false;
     try {
       for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
       await this.commit();
+      done = true;
     } finally {
+      // A clean end gives the state directory back; after a failed one the next session
+      // takes this one's record over, as after a crash.
+      if (done) await this.claim?.release();
+      else this.claim?.abandon();
       this.stopTimers();
       this.uploader.stop();
       this.reader.closeAll();
@@ -757,6 +778,7 @@ export class Drive implements VfsContext {
 
   /** Tests: stop as if the process were killed (nothing more is written). */
   abandon(): void {
+    this.claim?.abandon();
     this.abandoned = true;
     this.stopTimers();
     this.journal.abandon();

@@ -55,6 +55,9 @@ export class MetaOps {
   /** This session holds a lease: its record stays in the root (pending or not) until the
    *  session leaves (its last commit at close drops it). */
   leased = false;
+  /** The session that held this state directory before and is gone (session-lock.ts):
+   *  the next swap takes its record over. */
+  previousSessionId: string | null = null;
   private loaded: Loaded | null = null;
 
   constructor(readonly sessionId: string, readonly deviceId: string) {}
@@ -98,6 +101,7 @@ export class MetaOps {
   /** Whether the root about to be built differs from `base` in its drive-level part. */
   changes(base: DriveObject | null, topChanged: boolean, want: number | null): boolean {
     if (topChanged || this.anything || !base) return true;
+    if (base.sessions.some((s) => s.sessionId === this.previousSessionId)) return true; // once, after a crash
     const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
     return want === null ? mine !== undefined : mine?.pendingSinceMs !== want;
   }
@@ -130,7 +134,11 @@ export class MetaOps {
       d.shares = sealShares(io, list, out);
     }
     if (this.retention) d.retention = { ...this.retention };
-    const others = d.sessions.filter((s) => s.sessionId !== this.sessionId);
+    // A dead predecessor's pending uploads stay protected until this session's own record
+    // says nothing is pending: its replayed journal names what it needs of them.
+    const prev = d.sessions.find((s) => s.sessionId === this.previousSessionId);
+    if (prev && prev.pendingSinceMs > 0 && want !== null) want = want === 0 ? prev.pendingSinceMs : Math.min(want, prev.pendingSinceMs);
+    const others = d.sessions.filter((s) => s.sessionId !== this.sessionId && s.sessionId !== this.previousSessionId);
     const mine: SessionRecord[] = want !== null
       ? [{ sessionId: this.sessionId, deviceId: this.deviceId, pendingSinceMs: want, renewedMs: timeMs, baseTop: topDir }] : [];
     d.sessions = [...others, ...mine];
