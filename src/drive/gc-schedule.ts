@@ -128,10 +128,18 @@ export class GcSchedule {
     arm();
   }
 
-  /** The collector's pause: a turn of the event loop; a throw once the mount stops. */
-  private readonly pause = async (): Promise<void> => {
-    await yieldLoop();
-    if (this.stopping) throw new MegafsError('E_UNAVAILABLE', 'the mount is closing');
+  /** The last pause handed out: pauses go one at a time. */
+  private turns: Promise<void> = Promise.resolve();
+
+  /** The collector's pause: a turn of the event loop of its own (the mark reads up to 8
+   *  directories at once at each level, so their pauses queue: one directory starts per
+   *  turn); a throw once the mount stops. */
+  private readonly pause = (): Promise<void> => {
+    const mine = this.turns.then(() => yieldLoop()).then(() => {
+      if (this.stopping) throw new MegafsError('E_UNAVAILABLE', 'the mount is closing');
+    });
+    this.turns = mine.catch(() => undefined);
+    return mine;
   };
 
   private async runOnce(): Promise<void> {
