@@ -1,6 +1,6 @@
 // The collector (src/drive/gc.ts, what `megafs gc` runs) on a directory store: a drive of
 // BENCH_GC_FILES small files (default 5,000, 1-4 KiB, 100 to a directory) and one file of
-// BENCH_GC_MIB MiB (default 200) that was then removed. This process writes the drive
+// BENCH_GC_MIB MiB (default 200) that was then removed (and the bin emptied). This process writes the drive
 // through the vfs (in os.tmpdir() or BENCH_DIR); the collection runs in a child process of
 // its own, so its peak RSS is the collector's alone (start, open the store, collect), with
 // every version but the newest forgotten and no clock allowance (one machine), as
@@ -85,6 +85,7 @@ async function writeDrive(work: string): Promise<{ master: Uint8Array; driveId: 
   await v.release(fh);
   await v.sync();
   await v.unlink('/big.bin');
+  await v.binEmpty!(() => true); // `megafs trash empty`: only old versions name it now
   await v.close();
   await store.close();
   return { master, driveId, storeDir };

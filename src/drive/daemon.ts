@@ -168,7 +168,6 @@ function backgroundGc(drive: Drive, cfg: DriveConfig, cacheDir: string, o: Daemo
     intervalMs, firstMs: env.firstMs ?? GC_FIRST_MS, log: o.log,
     collect: (pause) => collect(drive, {
       dryRun: false, deviceIdHex: deviceHex(cfg.deviceId), cacheDir, pause,
-      ...(env.forgetOlderThanMs !== undefined ? { forgetOlderThanMs: env.forgetOlderThanMs } : {}),
       ...(env.clockAllowanceMs !== undefined ? { clockAllowanceMs: env.clockAllowanceMs } : {}),
     }),
   });

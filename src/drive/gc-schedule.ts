@@ -174,12 +174,11 @@ export class GcSchedule {
 
 /** Test-only settings from the environment (docs/design.md "Collection in a mount"), so a
  *  test sees a background collection within seconds: MEGAFS_GC_FIRST_MS (the delay to the
- *  first collection), MEGAFS_GC_FORGET_OLDER_THAN_MS (forget versions older than this,
- *  whatever the policy keeps, as `megafs gc --forget-older-than`) and
- *  MEGAFS_GC_CLOCK_ALLOWANCE_MS (the grace's clock allowance, as `--clock-allowance`).
- *  No one else should set them: the last two make the collector delete what the drive's
- *  retention policy and the grace would keep. */
-export interface GcTestEnv { firstMs?: number; forgetOlderThanMs?: number; clockAllowanceMs?: number }
+ *  first collection) and MEGAFS_GC_CLOCK_ALLOWANCE_MS (the grace's clock allowance, as
+ *  `megafs gc --clock-allowance`). No one else should set the second: it makes the
+ *  collector delete what the grace keeps for devices whose clocks run behind. What the
+ *  collector keeps of versions and the bin is the drive's policy (`megafs retention`). */
+export interface GcTestEnv { firstMs?: number; clockAllowanceMs?: number }
 
 export function gcTestEnv(env: NodeJS.ProcessEnv = process.env): GcTestEnv {
   const ms = (name: string): number | undefined => {
@@ -190,10 +189,8 @@ export function gcTestEnv(env: NodeJS.ProcessEnv = process.env): GcTestEnv {
   };
   const out: GcTestEnv = {};
   const first = ms('MEGAFS_GC_FIRST_MS');
-  const forget = ms('MEGAFS_GC_FORGET_OLDER_THAN_MS');
   const allowance = ms('MEGAFS_GC_CLOCK_ALLOWANCE_MS');
   if (first !== undefined) out.firstMs = first;
-  if (forget !== undefined) out.forgetOlderThanMs = forget;
   if (allowance !== undefined) out.clockAllowanceMs = allowance;
   return out;
 }

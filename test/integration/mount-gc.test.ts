@@ -1,9 +1,11 @@
 // Background collection in a real mount (src/drive/gc-schedule.ts): a removed file's
 // objects leave the directory store while the mount goes on reading and writing; every
 // file written while collections ran reads back after a remount, and fsck is clean. The
-// test-only MEGAFS_GC_* settings (gcTestEnv) make the first collection come after 2 s,
-// forget every version but the newest (so the removed file is past the policy) and drop
-// the grace's clock allowance (every writer here shares one clock).
+// drive's retention policy (`megafs retention`, set while mounted, as a user would) keeps
+// only the newest version and nothing in the bin, so the removed file is past the policy
+// at once; the test-only MEGAFS_GC_FIRST_MS and MEGAFS_GC_CLOCK_ALLOWANCE_MS (gcTestEnv)
+// make the first collection come after 2 s and drop the grace's clock allowance (every
+// writer here shares one clock).
 import test from 'ava';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,8 +49,9 @@ async function settled(m: TestMount): Promise<void> {
 test('a mount collects in the background: the removed file leaves the store while files are written, and all reads back', async (t) => {
   const m = await testMount(t, {
     args: ['--gc-interval', '3s'],
-    env: { MEGAFS_GC_FIRST_MS: '2000', MEGAFS_GC_FORGET_OLDER_THAN_MS: '0', MEGAFS_GC_CLOCK_ALLOWANCE_MS: '0' },
+    env: { MEGAFS_GC_FIRST_MS: '2000', MEGAFS_GC_CLOCK_ALLOWANCE_MS: '0' },
   });
+  check(await megafs(['retention', 'within=0,hourly=0,daily=0,weekly=0,monthly=0,trash=0'], m.home.env), 'retention');
   const sums = join(m.home.dir, 'sums');
   await m.sh('sh', ['-c', 'mkdir keep && for i in 1 2 3 4 5; do head -c 300000 /dev/urandom > keep/k$i; done && sync keep/*']);
   await settled(m);
