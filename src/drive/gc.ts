@@ -49,6 +49,10 @@ export interface GcOptions {
   /** Forget versions older than this (ms before now), whatever the policy keeps. */
   forgetOlderThanMs?: number;
   now?: () => number;
+  /** Awaited before the mark reads each directory: a mount's daemon yields its event loop
+   *  there (FUSE callbacks run between directories) and stops a collection it is closing
+   *  by throwing (before anything is deleted). */
+  pause?: () => Promise<void>;
   /** Tests: called between the steps, to interleave another writer. */
   hooks?: { afterLock?: () => Promise<void>; afterList?: () => Promise<void>; afterMark?: () => Promise<void> };
 }
@@ -102,7 +106,7 @@ export class Collector {
   constructor(private readonly drive: GcDrive, private readonly o: GcOptions) {
     this.now = o.now ?? Date.now;
     this.io = driveTreeIo(drive, cacheFirstFetch(drive.store, o.cacheDir));
-    this.marker = new TreeMarker(this.io);
+    this.marker = new TreeMarker(this.io, o.pause);
   }
 
   private async current(): Promise<Current | null> {

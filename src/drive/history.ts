@@ -158,7 +158,8 @@ export async function pathStates(resolver: PathResolver, versions: VersionRecord
  * throws (a collector must not go on from a partial mark).
  */
 export class TreeMarker {
-  constructor(private readonly io: TreeIo) {}
+  /** `pause`, when given, is awaited before each directory is read (GcOptions.pause). */
+  constructor(private readonly io: TreeIo, private readonly pause?: () => Promise<void>) {}
 
   async entry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
     if (e.type === ENTRY_DIR && e.dirId) await this.dir(e.dirId, marked, dirs);
@@ -175,6 +176,7 @@ export class TreeMarker {
   async dir(id: ObjectId, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
     if (dirs.has(id)) return;
     dirs.add(id);
+    await this.pause?.();
     for (const shard of await this.io.dirObjects(id)) marked.add(shard);
     const entries = await this.io.loadDir(id);
     await eachLimited(entries, 8, (e) => this.entry(e, marked, dirs));
