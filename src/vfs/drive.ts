@@ -757,14 +757,14 @@ export class Drive implements VfsContext {
       await this.commit();
       done = true;
     } finally {
-      // A clean end gives the state directory back; after a failed one the next session
-      // takes this one's record over, as after a crash.
-      if (done) await this.claim?.release();
-      else this.claim?.abandon();
       this.stopTimers();
       this.uploader.stop();
       this.reader.closeAll();
       await this.journal.close();
+      // A clean end gives the state directory back; after a failed one the next session
+      // takes this one's record over, as after a crash.
+      if (done) await this.claim?.release();
+      else this.claim?.abandon();
     }
   }
 

@@ -22,16 +22,18 @@ import { MemoryStore } from '../helpers/memory-store.js';
 const MiB = 1 << 20;
 const HOUR = 3600_000;
 
-/** The same store through a door whose root swaps after the first (the announcement)
- *  wait for `hold`: a writer whose commit has not landed. */
+/** The same store through a door whose root swaps wait for `hold` once `armed`: a
+ *  writer whose commit has not landed. */
 function heldDoor(mem: MemoryStore) {
-  const door = { hold: null as Promise<void> | null, cases: 0, store: null as unknown as Store };
+  const door = { hold: null as Promise<void> | null, armed: false, held: 0, store: null as unknown as Store };
   door.store = new Proxy(mem, {
     get(target, prop) {
       if (prop === 'casRoot') {
         return async (expected: string | null, bytes: Uint8Array) => {
-          door.cases++;
-          if (door.cases > 1 && door.hold) await door.hold;
+          if (door.armed && door.hold) {
+            door.held++;
+            await door.hold;
+          }
           return target.casRoot(expected, bytes);
         };
       }
@@ -48,9 +50,9 @@ async function world(t: ExecutionContext) {
   const mem = new MemoryStore();
   const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
   let n = 0;
-  const open = (machine = `m${n++}`, o: { store?: Store; lease?: boolean } = {}): Promise<VfsHandle> => openVfs({
+  const open = (machine = `m${n++}`, o: { store?: Store; lease?: boolean; commitDelayMs?: number } = {}): Promise<VfsHandle> => openVfs({
     store: o.store ?? mem, keys, stateDir: join(dir, machine, 'state'), cacheDir: join(dir, machine, 'cache'), cacheSizeBytes: 1 << 30,
-    deviceId: machine, log: () => undefined, commitDelayMs: 10, ...(o.lease ? { lease: true } : {}),
+    deviceId: machine, log: () => undefined, commitDelayMs: o.commitDelayMs ?? 10, ...(o.lease ? { lease: true } : {}),
   });
   const drive: GcDrive = { store: mem, stores: [mem], keys };
   /** Every object was put two hours ago (past the grace). */
@@ -145,12 +147,19 @@ test('gc race: a writer\'s uploads are on the store but its root is not: the col
   const held = heldDoor(w.mem);
   let release!: () => void;
   held.hold = new Promise<void>((r) => { release = r; });
-  v = await w.open('writer', { store: held.store });
+  v = await w.open('writer', { store: held.store, commitDelayMs: 600_000 });
   const data = randomBytes(3 * MiB);
+  const chunks = (): number => [...w.mem.objects.values()].filter((b) => b.length >= MiB).length;
+  const before = chunks();
   await writeFile(v, '/new.bin', data);
+  // Its lease and its announcement have landed and its chunks are on the store; then its
+  // commit reaches the swap and waits there.
+  while (chunks() < before + 3) await new Promise((r) => setTimeout(r, 20));
+  held.armed = true;
   const syncing = v.sync();
-  while (held.cases < 2) await new Promise((r) => setTimeout(r, 20)); // uploaded, announced, at the swap
-  const r = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0 });
+  while (held.held === 0) await new Promise((r) => setTimeout(r, 20));
+  // No clock allowance: only the writer's pending record keeps what it uploaded.
+  const r = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0, clockAllowanceMs: 0 });
   t.true(r.stores[0].young >= 3, `the writer's chunks are kept by its pending record: ${JSON.stringify(r)}`);
   release();
   await syncing;
