@@ -21,7 +21,8 @@ import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId, Store } from '../store/store.js';
 import {
-  allShares, allTrash, allVersions, encodeTrashPage, encodeVersionsPage, freshDrive, trashPage, versionsPage, writePages,
+  allPurged, allShares, allTrash, allVersions, encodePurgedPage, encodeTrashPage, encodeVersionsPage, entryObjects, freshDrive, purgedPage, trashPage,
+  versionsPage, writePages,
 } from '../vfs/drive-meta.js';
 import { sealDrive } from '../vfs/meta-ops.js';
 import { keptSnapshots } from '../vfs/retention.js';
@@ -142,8 +143,17 @@ export class Collector {
     const next: DriveObject = { ...d, sessions };
     if (keptVersions.length !== versions.length) next.versions = writePages(this.io, keptVersions, encodeVersionsPage, out);
     if (keptTrash.length !== trash.length) next.trash = writePages(this.io, keptTrash, encodeTrashPage, out);
+    // What left the bin for good (emptied, or its time passed) leaves the old versions too;
+    // a purge older than every kept version has nothing left to hold back.
+    const oldestKept = keptVersions.length ? keptVersions[keptVersions.length - 1].timeMs : now;
+    const expired = new Set<string>();
+    const keptSet = new Set(keptTrash);
+    for (const r of trash) if (!keptSet.has(r)) for (const id of await entryObjects(this.io, r.entry)) expired.add(id);
+    const purgedBefore = await allPurged(this.io, d);
+    const purged = [...[...expired].map((id) => ({ id, purgedMs: now })), ...purgedBefore.filter((p) => p.purgedMs >= oldestKept && !expired.has(p.id))];
+    if (expired.size > 0 || purged.length !== purgedBefore.length) next.purged = writePages(this.io, purged, encodePurgedPage, out);
     return {
-      next, keptVersions, keptTrash,
+      next, keptVersions, keptTrash, purged: new Set(purged.map((p) => p.id)),
       versions: { kept: keptVersions.length, forgotten: versions.length - keptVersions.length },
       trash: { kept: keptTrash.length, expired: trash.length - keptTrash.length },
       sessions: { live: sessions.length, lapsed: d.sessions.length - sessions.length },
@@ -180,7 +190,9 @@ export class Collector {
 
   /** Step 3: every object the root names, through everything it keeps (`lists`: the
    *  versions and bin the policy keeps, when they are not yet written: a dry run). */
-  async mark(d: DriveObject, treeId: string, sessions: SessionRecord[], lists?: { versions: VersionRecord[]; trash: TrashRecord[] }): Promise<Set<ObjectId>> {
+  async mark(
+    d: DriveObject, treeId: string, sessions: SessionRecord[], lists?: { versions: VersionRecord[]; trash: TrashRecord[]; purged: ReadonlySet<string> },
+  ): Promise<Set<ObjectId>> {
     const marked = new Set<ObjectId>([treeId]);
     const dirs = new Set<ObjectId>();
     const pageIds = async (first: string | null, load: (id: string) => Promise<{ older: string | null }>) => {
@@ -188,13 +200,18 @@ export class Collector {
     };
     await pageIds(d.versions, (id) => versionsPage(this.io, id));
     await pageIds(d.trash, (id) => trashPage(this.io, id));
+    await pageIds(d.purged ?? null, (id) => purgedPage(this.io, id));
     if (d.shares) marked.add(d.shares);
+    // In full first: the drive as it is, the bases of open sessions, shares, the bin.
     const tops = new Set<string>([d.topDir]);
-    for (const v of lists?.versions ?? await allVersions(this.io, d)) tops.add(v.topDir);
     for (const s of sessions) if (s.baseTop) tops.add(s.baseTop);
     for (const s of await allShares(this.io, d)) tops.add(s.snapshot);
     for (const top of tops) await this.marker.dir(top, marked, dirs);
     for (const r of lists?.trash ?? await allTrash(this.io, d)) await this.marker.entry(r.entry, marked, dirs);
+    // Then the old versions, without what was purged (emptied from the bin).
+    const purged = lists?.purged ?? new Set((await allPurged(this.io, d)).map((p) => p.id));
+    const partial = new Set(dirs);
+    for (const v of lists?.versions ?? await allVersions(this.io, d)) await this.marker.dir(v.topDir, marked, partial, purged);
     return marked;
   }
 
@@ -220,7 +237,7 @@ export class Collector {
       if (!after) throw new MegafsError('E_ROLLBACK', 'the store lost the root while the collector ran');
       const d = after.drive;
       const sessions = d.sessions.filter((s) => s.renewedMs + GC_LEASE_MS > locked.lockMs);
-      const marked = await this.mark(d, after.treeId, sessions, this.o.dryRun ? { versions: locked.applied.keptVersions, trash: locked.applied.keptTrash } : undefined);
+      const marked = await this.mark(d, after.treeId, sessions, this.o.dryRun ? { versions: locked.applied.keptVersions, trash: locked.applied.keptTrash, purged: locked.applied.purged } : undefined);
       await this.o.hooks?.afterMark?.();
       // A session that took its lease after the mark's root: its base is kept too.
       const late = this.o.dryRun ? null : await this.current();

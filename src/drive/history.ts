@@ -161,24 +161,27 @@ export class TreeMarker {
   /** `pause`, when given, is awaited before each directory is read (GcOptions.pause). */
   constructor(private readonly io: TreeIo, private readonly pause?: () => Promise<void>) {}
 
-  async entry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
-    if (e.type === ENTRY_DIR && e.dirId) await this.dir(e.dirId, marked, dirs);
+  /** `purged`: objects not to keep (emptied from the bin: gone from old versions); a
+   *  walk with it must use its own `dirs`, since what it skips a full walk must not. */
+  async entry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>, purged: ReadonlySet<ObjectId> | null = null): Promise<void> {
+    if (e.type === ENTRY_DIR && e.dirId) await this.dir(e.dirId, marked, dirs, purged);
     else if (e.type === ENTRY_FILE && e.file) {
-      for (const [, id] of e.file.chunks ?? []) marked.add(id);
-      if (e.file.lists?.length) {
-        for (const [, id] of e.file.lists) marked.add(id);
-        for (const id of (await this.io.loadChunkLists(e.file.lists)).values()) marked.add(id);
+      for (const [, id] of e.file.chunks ?? []) if (!purged?.has(id)) marked.add(id);
+      const lists = (e.file.lists ?? []).filter(([, id]) => !purged?.has(id));
+      if (lists.length) {
+        for (const [, id] of lists) marked.add(id);
+        for (const id of (await this.io.loadChunkLists(lists)).values()) if (!purged?.has(id)) marked.add(id);
       }
     }
   }
 
   /** A directory and everything under it. */
-  async dir(id: ObjectId, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
+  async dir(id: ObjectId, marked: Set<ObjectId>, dirs: Set<ObjectId>, purged: ReadonlySet<ObjectId> | null = null): Promise<void> {
     if (dirs.has(id)) return;
     dirs.add(id);
     await this.pause?.();
     for (const shard of await this.io.dirObjects(id)) marked.add(shard);
     const entries = await this.io.loadDir(id);
-    await eachLimited(entries, 8, (e) => this.entry(e, marked, dirs));
+    await eachLimited(entries, 8, (e) => this.entry(e, marked, dirs, purged));
   }
 }

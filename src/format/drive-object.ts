@@ -8,6 +8,7 @@
 //   VERSIONS = 0x06 || varint count || version* || optref older      newest first
 //   TRASH    = 0x07 || varint count || trashed* || optref older      newest first
 //   SHARES   = 0x08 || varint count || share*                        by link id
+//   PURGED   = 0x09 || varint count || (id[32] || varint purgedMs)* || optref older
 import { FormatError } from '../errors.js';
 import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.js';
 import { decodeName, nameBytes } from './names.js';
@@ -20,6 +21,7 @@ export const DRIVE_OBJECT_VERSION = 3;
 export const TREE_VERSIONS = 6;
 export const TREE_TRASH = 7;
 export const TREE_SHARES = 8;
+export const TREE_PURGED = 9;
 /** Records per VERSIONS or TRASH page: a commit rewrites only the newest page. */
 export const PAGE_MAX_RECORDS = 256;
 /** A retention setting with no bound ("unlimited") is stored as 2^53 - 1. */
@@ -63,6 +65,9 @@ export interface DriveObject {
   gcRound: number;
   gcLock: GcLock | null;
   sessions: SessionRecord[];
+  /** PURGED pages: objects the collector does not keep for old versions (absent in
+   *  DRIVE objects written before it existed: none). */
+  purged?: string | null;
   retention: RetentionFields;
 }
 
@@ -96,11 +101,18 @@ export interface ShareRecordEntry {
   snapshot: string;
 }
 
+/** An object emptied from the bin (or expired there): gone from every version too. */
+export interface PurgedRecord {
+  id: string;
+  purgedMs: number;
+}
+
 export type DriveLevelTree =
   | { kind: typeof TREE_DRIVE; drive: DriveObject }
   | { kind: typeof TREE_VERSIONS; records: VersionRecord[]; older: string | null }
   | { kind: typeof TREE_TRASH; records: TrashRecord[]; older: string | null }
-  | { kind: typeof TREE_SHARES; records: ShareRecordEntry[] };
+  | { kind: typeof TREE_SHARES; records: ShareRecordEntry[] }
+  | { kind: typeof TREE_PURGED; records: PurgedRecord[]; older: string | null };
 
 const NONE = 0xff;
 
@@ -181,6 +193,7 @@ export function encodeDriveObject(d: DriveObject): Uint8Array {
   const t = d.retention;
   const v = (x: number): number => (x === Infinity ? UNLIMITED : x);
   w.varint(v(t.trashMs)).varint(v(t.keepWithinMs)).varint(v(t.hourly)).varint(v(t.daily)).varint(v(t.weekly)).varint(v(t.monthly));
+  if (d.purged) writeOptRef(w, d.purged);
   return w.finish();
 }
 
@@ -204,6 +217,13 @@ export function encodeTrash(records: TrashRecord[], older: string | null): Uint8
     w.bytes(pathBytes(t.dir));
     writeEntry(w, nameBytes(t.entry.name), t.entry);
   }
+  writeOptRef(w, older);
+  return w.finish();
+}
+
+export function encodePurged(records: PurgedRecord[], older: string | null): Uint8Array {
+  const w = new ByteWriter(16 + records.length * 40).u8(TREE_PURGED).varint(records.length);
+  for (const p of records) w.raw(fromHex(p.id)).varint(p.purgedMs);
   writeOptRef(w, older);
   return w.finish();
 }
@@ -251,7 +271,8 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
     }
     const u = (): number => { const x = r.varint(); return x === UNLIMITED ? Infinity : x; };
     const retention = { trashMs: u(), keepWithinMs: u(), hourly: u(), daily: u(), weekly: u(), monthly: u() };
-    out = { kind, drive: { features, topDir, versions, trash, shares, gcRound, gcLock, sessions, retention } };
+    const purged = r.offset < payload.length ? readOptRef(r) : null;
+    out = { kind, drive: { features, topDir, versions, trash, shares, gcRound, gcLock, sessions, retention, purged } };
   } else if (kind === TREE_VERSIONS) {
     const n = r.varint();
     const records: VersionRecord[] = [];
@@ -284,6 +305,11 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
       records.push({ linkId, link, createdMs, expiresMs: expires === 0 ? null : expires, path, snapshot });
     }
     out = { kind, records };
+  } else if (kind === TREE_PURGED) {
+    const n = r.varint();
+    const records: PurgedRecord[] = [];
+    for (let i = 0; i < n; i++) records.push({ id: toHex(r.raw(32)), purgedMs: r.varint() });
+    out = { kind, records, older: readOptRef(r) };
   } else {
     throw new FormatError('E_FORMAT', `drive object kind ${kind}`);
   }

@@ -65,7 +65,7 @@ export interface VfsContext {
    *  the records of the base, and queue the removal of records (restore, empty). */
   trash?(capture: TrashCapture): void;
   binRecords?(): Promise<TrashRecord[]>;
-  binRemove?(which: (r: TrashRecord) => boolean): void;
+  binRemove?(which: (r: TrashRecord) => boolean, purge: boolean): void;
   retentionPolicy?(): RetentionFields;
   setRetention?(p: RetentionFields): void;
 }

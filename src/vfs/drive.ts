@@ -277,9 +277,10 @@ export class Drive implements VfsContext {
     return allTrash(this.tree, this.base.meta);
   }
 
-  /** Remove the bin records `which` picks, at the next commit (restore, empty). */
-  binRemove(which: (r: TrashRecord) => boolean): void {
-    this.meta.trashFilters.push(which);
+  /** Remove the bin records `which` picks, at the next commit: restored, or emptied
+   *  (`purge`: their objects leave every version too). */
+  binRemove(which: (r: TrashRecord) => boolean, purge: boolean): void {
+    this.meta.trashFilters.push({ which, purge });
     this.changed();
   }
 

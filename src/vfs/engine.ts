@@ -304,7 +304,7 @@ export class VfsEngine implements Vfs {
     if (!this.ctx.binRemove) throw fsError('ENOTSUP', 'this drive has no bin');
     if (record.entry.type !== ENTRY_FILE && record.entry.type !== ENTRY_SYMLINK) throw fsError('EINVAL', `${dest}: only files and symlinks are kept in the bin`);
     await this.place(record.entry, dest);
-    this.ctx.binRemove((r) => sameBinRecord(r, record));
+    this.ctx.binRemove((r) => sameBinRecord(r, record), false);
     await this.ctx.commit();
   }
 
@@ -342,7 +342,7 @@ export class VfsEngine implements Vfs {
   async binEmpty(which: (r: TrashRecord) => boolean): Promise<void> {
     if (!this.ctx.binRemove) return;
     await this.ctx.commit(); // this session's own removals first: they are in the bin too
-    this.ctx.binRemove(which);
+    this.ctx.binRemove(which, true);
     await this.ctx.commit();
   }
 

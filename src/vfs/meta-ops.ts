@@ -6,11 +6,12 @@
 // their own commit, and removals are applied by predicate, never by overwriting a list.
 import type { SealedObject } from '../crypto/object.js';
 import {
-  encodeDriveObject, type DriveObject, type RetentionFields, type SessionRecord, type ShareRecordEntry, type TrashRecord, type VersionRecord,
+  encodeDriveObject, type DriveObject, type PurgedRecord, type RetentionFields, type SessionRecord, type ShareRecordEntry, type TrashRecord, type VersionRecord,
 } from '../format/drive-object.js';
 import type { TreeEntry } from '../format/tree.js';
 import {
-  allShares, allTrash, encodeTrashPage, encodeVersionsPage, freshDrive, prependPages, sealShares, trashPage, versionsPage,
+  allShares, allTrash, encodePurgedPage, encodeTrashPage, encodeVersionsPage, entryObjects, freshDrive, prependPages, purgedPage, sealShares,
+  trashPage, versionsPage,
   writePages, type Page,
 } from './drive-meta.js';
 import type { TreeIo } from './tree-io.js';
@@ -41,12 +42,15 @@ interface Loaded {
   trashHead: Page<TrashRecord> | null;
   trashAll: TrashRecord[] | null;
   shares: ShareRecordEntry[] | null;
+  /** Objects of the bin records being emptied, and the newest PURGED page. */
+  purge: PurgedRecord[];
+  purgedHead: Page<PurgedRecord> | null;
 }
 
 export class MetaOps {
   trashAdds: TrashCapture[] = [];
   /** Each removes the bin records it returns true for (restore, empty). */
-  trashFilters: ((r: TrashRecord) => boolean)[] = [];
+  trashFilters: { which: (r: TrashRecord) => boolean; purge: boolean }[] = [];
   shareOps: ShareOp[] = [];
   retention: RetentionFields | null = null;
   /** Before this session's first upload that no root names yet (announce); cleared by a
@@ -68,10 +72,20 @@ export class MetaOps {
 
   /** Load what encode needs from `base` (cached objects: a page or two per commit). */
   async prepare(io: TreeIo, base: DriveObject | null): Promise<void> {
-    const l: Loaded = { forMeta: base, versionsHead: null, trashHead: null, trashAll: null, shares: null };
+    const l: Loaded = { forMeta: base, versionsHead: null, trashHead: null, trashAll: null, shares: null, purge: [], purgedHead: null };
     if (base?.versions) l.versionsHead = await versionsPage(io, base.versions);
-    if (this.trashFilters.length > 0) l.trashAll = await allTrash(io, base);
-    else if (this.trashAdds.length > 0 && base?.trash) l.trashHead = await trashPage(io, base.trash);
+    if (this.trashFilters.length > 0) {
+      l.trashAll = await allTrash(io, base);
+      // Emptied (not restored): their objects leave every version too.
+      const purged = l.trashAll.filter((r) => this.trashFilters.some((f) => f.purge && f.which(r)));
+      if (purged.length > 0) {
+        const now = Date.now();
+        const ids = new Set<string>();
+        for (const r of purged) for (const id of await entryObjects(io, r.entry)) ids.add(id);
+        l.purge = [...ids].map((id) => ({ id, purgedMs: now }));
+        if (base?.purged) l.purgedHead = await purgedPage(io, base.purged);
+      }
+    } else if (this.trashAdds.length > 0 && base?.trash) l.trashHead = await trashPage(io, base.trash);
     if (this.shareOps.length > 0) l.shares = await allShares(io, base);
     this.loaded = l;
   }
@@ -120,7 +134,8 @@ export class MetaOps {
       d.versions = prependPages(io, [rec], l.versionsHead, encodeVersionsPage, out);
     }
     if (l.trashAll) {
-      const kept = l.trashAll.filter((r) => !this.trashFilters.some((f) => f(r)));
+      const kept = l.trashAll.filter((r) => !this.trashFilters.some((f) => f.which(r)));
+      if (l.purge.length > 0) d.purged = prependPages(io, l.purge, l.purgedHead, encodePurgedPage, out);
       d.trash = writePages(io, [...trash, ...kept], encodeTrashPage, out);
     } else if (trash.length > 0) {
       d.trash = prependPages(io, trash, l.trashHead, encodeTrashPage, out);

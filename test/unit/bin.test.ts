@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deriveDriveKeys } from '../../src/crypto/keys.js';
+import { fsck } from '../../src/drive/fsck.js';
 import { collect } from '../../src/drive/gc.js';
 import { binPath } from '../../src/vfs/bin.js';
 import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
@@ -107,6 +108,32 @@ test('bin: two devices remove files at once: both removals reach the bin', async
   v = await w.open('three');
   t.deepEqual((await v.binRecords!()).map(binPath).sort(), ['/x', '/y']);
   t.deepEqual(await v.readdir('/'), []);
+  await v.close();
+});
+
+test('bin: emptied, an entry is gone from every version too: the collector frees it under the default policy, fsck stays clean', async (t) => {
+  const w = await world(t);
+  const big = randomBytes(3 * MiB);
+  let v = await w.open('one');
+  await write(v, '/big.bin', big);
+  await write(v, '/keep.txt', randomBytes(100));
+  await v.close();
+  v = await w.open('one');
+  await v.unlink('/big.bin');
+  await v.binEmpty!(() => true);
+  await v.close();
+  for (const [id, ms] of w.mem.mtimes) w.mem.mtimes.set(id, ms - 7_200_000);
+  const drive = { store: w.mem, stores: [w.mem], keys: w.keys };
+  // The default policy keeps every version of the last day, and they name big.bin.
+  const r = await collect(drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null });
+  t.true(r.versions.kept >= 3, JSON.stringify(r));
+  t.true(r.stores[0].deletedBytes >= 3 * MiB, `emptied from the bin, it goes: ${JSON.stringify(r)}`);
+  const report = await fsck({ store: w.mem, stores: [w.mem], keys: w.keys } as unknown as Parameters<typeof fsck>[0], {
+    repair: false, rollback: false, cacheDir: join(tmpdir(), 'megafs-bin-no-cache'), deviceIdHex: '1'.repeat(32),
+  });
+  t.deepEqual(report.damaged, [], 'purged objects are not damage in old versions');
+  v = await w.open('two');
+  t.deepEqual((await v.readdir('/')).map((e) => e.name), ['keep.txt']);
   await v.close();
 });
 
