@@ -39,6 +39,7 @@ function storeText(s: StoreDu): string[] {
   }
   lines.push(line(WHAT.garbage, s.garbage.objects, s.garbage.bytes, s.garbage.objects ? '  (megafs gc frees it)' : ''));
   if (s.missing) lines.push(`  ${s.missing} objects the drive names are not on this store (megafs fsck)`);
+  if (s.reported?.quotaBytes != null) lines.push(`  the store reports ${humanBytes(s.reported.usedBytes)} used of a ${humanBytes(s.reported.quotaBytes)} quota`);
   return lines;
 }
 

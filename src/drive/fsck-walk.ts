@@ -5,6 +5,7 @@
 // path of the file or directory it belongs to; below a directory whose tree object no copy
 // holds intact, nothing is known. Verdicts are kept per object id, so walking an earlier
 // root (the fallback search) reads only what it does not share with the roots walked.
+import { toHex } from '../format/bytes.js';
 import { openChunkAsync, chunkKeyFor } from '../crypto/chunk.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import { AAD_TREE } from '../crypto/labels.js';
@@ -243,6 +244,7 @@ export class TreeWalker {
     r.files++;
     const f = e.file!;
     const old = path.startsWith('(version ');
+    if (old && this.purged.has(toHex(f.fileId))) return; // a removed file emptied from the bin
     const purged = (id: ObjectId): boolean => old && this.purged.has(id);
     let refs: ChunkRef[] = (f.chunks ?? []).filter(([, id]) => !purged(id));
     if (f.lists) {

@@ -21,7 +21,7 @@ import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId, Store } from '../store/store.js';
 import {
-  allPurged, allShares, allTrash, allVersions, encodePurgedPage, encodeTrashPage, encodeVersionsPage, entryObjects, freshDrive, purgedPage, trashPage,
+  allPurged, allShares, allTrash, allVersions, encodePurgedPage, encodeTrashPage, encodeVersionsPage, freshDrive, purgedIds, purgedPage, trashPage,
   versionsPage, writePages,
 } from '../vfs/drive-meta.js';
 import { sealDrive } from '../vfs/meta-ops.js';
@@ -148,7 +148,7 @@ export class Collector {
     const oldestKept = keptVersions.length ? keptVersions[keptVersions.length - 1].timeMs : now;
     const expired = new Set<string>();
     const keptSet = new Set(keptTrash);
-    for (const r of trash) if (!keptSet.has(r)) for (const id of await entryObjects(this.io, r.entry)) expired.add(id);
+    for (const r of trash) if (!keptSet.has(r)) for (const id of await purgedIds(this.io, r)) expired.add(id);
     const purgedBefore = await allPurged(this.io, d);
     const purged = [...[...expired].map((id) => ({ id, purgedMs: now })), ...purgedBefore.filter((p) => p.purgedMs >= oldestKept && !expired.has(p.id))];
     if (expired.size > 0 || purged.length !== purgedBefore.length) next.purged = writePages(this.io, purged, encodePurgedPage, out);

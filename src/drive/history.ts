@@ -3,6 +3,7 @@
 // versions, which version stood at an instant, a path resolved in any version's tree,
 // and the objects a tree names (what the collector marks, what du counts). Read only:
 // nothing here writes the root or an object.
+import { toHex } from '../format/bytes.js';
 import { readFile } from 'node:fs/promises';
 import { openRoot, type Root } from '../crypto/root.js';
 import type { DriveKeys } from '../crypto/keys.js';
@@ -166,6 +167,7 @@ export class TreeMarker {
   async entry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>, purged: ReadonlySet<ObjectId> | null = null): Promise<void> {
     if (e.type === ENTRY_DIR && e.dirId) await this.dir(e.dirId, marked, dirs, purged);
     else if (e.type === ENTRY_FILE && e.file) {
+      if (purged?.has(toHex(e.file.fileId))) return; // a removed file emptied from the bin: every state of it
       for (const [, id] of e.file.chunks ?? []) if (!purged?.has(id)) marked.add(id);
       const lists = (e.file.lists ?? []).filter(([, id]) => !purged?.has(id));
       if (lists.length) {

@@ -10,7 +10,7 @@
 // so the five add up to the store's total. Each place also says what it alone names
 // (`only`): what forgetting it, with nothing else, would let the collector free.
 import type { DriveObject } from '../format/drive-object.js';
-import type { ObjectId, Store } from '../store/store.js';
+import type { ObjectId, Store, StoreUsage } from '../store/store.js';
 import { allShares, allTrash, trashPage, versionsPage } from '../vfs/drive-meta.js';
 import { readNow, TreeMarker, type ReadableDrive } from './history.js';
 import type { TreeIo } from '../vfs/tree-io.js';
@@ -34,6 +34,9 @@ export interface StoreDu {
   garbage: Tally;
   /** Objects the drive names that this store does not hold (fsck's business). */
   missing: number;
+  /** What the store itself reports (`megafs serve`: the account's usage and quota), or
+   *  null when it could not say. */
+  reported: StoreUsage | null;
 }
 
 export interface DuReport {
@@ -90,7 +93,7 @@ export async function diskUsage(drive: DuDrive, io: TreeIo): Promise<DuReport> {
     const r: StoreDu = {
       name: store.name, total: tally(),
       live: { ...tally(), only: tally() }, bin: { ...tally(), only: tally() }, versions: { ...tally(), only: tally() }, shares: { ...tally(), only: tally() },
-      garbage: tally(), missing: 0,
+      garbage: tally(), missing: 0, reported: await store.usage().catch(() => null),
     };
     let held = 0;
     for await (const o of store.scan()) {

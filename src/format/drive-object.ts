@@ -8,7 +8,8 @@
 //   VERSIONS = 0x06 || varint count || version* || optref older      newest first
 //   TRASH    = 0x07 || varint count || trashed* || optref older      newest first
 //   SHARES   = 0x08 || varint count || share*                        by link id
-//   PURGED   = 0x09 || varint count || (id[32] || varint purgedMs)* || optref older
+//   PURGED   = 0x09 || varint count || (u8 0 || objectId[32] | u8 1 || fileId[16]) || varint purgedMs)*
+//              || optref older
 import { FormatError } from '../errors.js';
 import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.js';
 import { decodeName, nameBytes } from './names.js';
@@ -87,6 +88,9 @@ export interface TrashRecord {
   dir: string;
   /** The entry as it was (its name is the deleted name). */
   entry: TreeEntry;
+  /** Its name went (unlink, a rename over it): no live file has its file id any more.
+   *  False for content overwritten in place (a truncate to zero): the file lives on. */
+  removed: boolean;
 }
 
 export interface ShareRecordEntry {
@@ -101,7 +105,8 @@ export interface ShareRecordEntry {
   snapshot: string;
 }
 
-/** An object emptied from the bin (or expired there): gone from every version too. */
+/** Emptied from the bin (or expired there): gone from every version too. `id` is an
+ *  object id (64 hex), or a file id (32 hex: every state of a removed file). */
 export interface PurgedRecord {
   id: string;
   purgedMs: number;
@@ -214,6 +219,7 @@ export function encodeTrash(records: TrashRecord[], older: string | null): Uint8
   for (const t of records) {
     w.varint(t.deletedMs);
     writeId16(w, t.deviceId);
+    w.u8(t.removed ? 1 : 0);
     w.bytes(pathBytes(t.dir));
     writeEntry(w, nameBytes(t.entry.name), t.entry);
   }
@@ -223,7 +229,11 @@ export function encodeTrash(records: TrashRecord[], older: string | null): Uint8
 
 export function encodePurged(records: PurgedRecord[], older: string | null): Uint8Array {
   const w = new ByteWriter(16 + records.length * 40).u8(TREE_PURGED).varint(records.length);
-  for (const p of records) w.raw(fromHex(p.id)).varint(p.purgedMs);
+  for (const p of records) {
+    const b = fromHex(p.id);
+    if (b.length !== 32 && b.length !== 16) throw new Error('BUG: a purged id of another length');
+    w.u8(b.length === 16 ? 1 : 0).raw(b).varint(p.purgedMs);
+  }
   writeOptRef(w, older);
   return w.finish();
 }
@@ -286,8 +296,10 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
     for (let i = 0; i < n; i++) {
       const deletedMs = r.varint();
       const deviceId = readId16(r);
+      const how = r.u8();
+      if (how > 1) throw new FormatError('E_FORMAT', 'drive object has a bad bin record');
       const dir = readPath(r);
-      records.push({ deletedMs, deviceId, dir, entry: readEntry(r, 2).e });
+      records.push({ deletedMs, deviceId, dir, entry: readEntry(r, 2).e, removed: how === 1 });
     }
     out = { kind, records, older: readOptRef(r) };
   } else if (kind === TREE_SHARES) {
@@ -308,7 +320,11 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
   } else if (kind === TREE_PURGED) {
     const n = r.varint();
     const records: PurgedRecord[] = [];
-    for (let i = 0; i < n; i++) records.push({ id: toHex(r.raw(32)), purgedMs: r.varint() });
+    for (let i = 0; i < n; i++) {
+      const form = r.u8();
+      if (form > 1) throw new FormatError('E_FORMAT', 'drive object has a bad purged record');
+      records.push({ id: toHex(r.raw(form === 1 ? 16 : 32)), purgedMs: r.varint() });
+    }
     out = { kind, records, older: readOptRef(r) };
   } else {
     throw new FormatError('E_FORMAT', `drive object kind ${kind}`);

@@ -12,18 +12,18 @@ import type { Node } from './nodes.js';
  *  keep: an empty file, a directory (only empty ones are removed), a file whose content
  *  is not sealed, or one whose objects are not all on the store yet (`unstored`: an
  *  upload under way or refused; a bin record naming them would hold up every commit). */
-export function binCapture(n: Node, dir: string, deletedMs: number, unstored = false): TrashCapture | null {
+export function binCapture(n: Node, dir: string, deletedMs: number, unstored = false, removed = true): TrashCapture | null {
   const base = {
     name: n.name, mode: n.perm, uid: n.uid, gid: n.gid, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs, xattrs: [...n.xattrs.entries()],
   };
   if (n.type === 'symlink') {
     const entry: TreeEntry = { ...base, type: ENTRY_SYMLINK, size: encodeName(n.target).length, target: n.target };
-    return { deletedMs, dir, entry, chunks: null };
+    return { deletedMs, dir, entry, chunks: null, removed };
   }
   if (n.type !== 'file' || n.sealedSize === 0 || unstored) return null;
   const entry: TreeEntry = { ...base, type: ENTRY_FILE, size: n.sealedSize, file: { fileId: n.fileId, fileKey: n.fileKey } };
-  if (n.chunks) return { deletedMs, dir, entry, chunks: new Map(n.chunks) };
-  if (n.lists) return { deletedMs, dir, entry: { ...entry, file: { ...entry.file!, lists: [...n.lists] } }, chunks: null };
+  if (n.chunks) return { deletedMs, dir, entry, chunks: new Map(n.chunks), removed };
+  if (n.lists) return { deletedMs, dir, entry: { ...entry, file: { ...entry.file!, lists: [...n.lists] } }, chunks: null, removed };
   return null;
 }
 

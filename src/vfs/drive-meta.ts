@@ -9,6 +9,7 @@ import {
   TREE_VERSIONS, type DriveObject, type PurgedRecord, type RetentionFields, type ShareRecordEntry, type TrashRecord, type VersionRecord,
 } from '../format/drive-object.js';
 import { FormatError } from '../errors.js';
+import { toHex } from '../format/bytes.js';
 import { ENTRY_FILE, type TreeEntry } from '../format/tree.js';
 import type { TreeIo } from './tree-io.js';
 
@@ -95,6 +96,14 @@ export async function entryObjects(io: TreeIo, e: TreeEntry): Promise<string[]> 
     ids.push(...e.file.lists.map(([, id]) => id));
     ids.push(...(await io.loadChunkLists(e.file.lists)).values());
   }
+  return ids;
+}
+
+/** What emptying a bin record purges: its objects, and for a removed file its file id
+ *  (every state of it in the old versions, not only the last). */
+export async function purgedIds(io: TreeIo, r: TrashRecord): Promise<string[]> {
+  const ids = await entryObjects(io, r.entry);
+  if (r.removed && r.entry.type === ENTRY_FILE && r.entry.file) ids.push(toHex(r.entry.file.fileId));
   return ids;
 }
 

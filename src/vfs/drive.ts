@@ -441,7 +441,7 @@ export class Drive implements VfsContext {
       this.noteNamed(pass, c.chunks.values());
       entry.file = { ...entry.file, ...this.tree.fileChunks(c.chunks, pass.out) };
     }
-    return { deletedMs: c.deletedMs, deviceId: this.opts.deviceIdHex, dir: c.dir, entry };
+    return { deletedMs: c.deletedMs, deviceId: this.opts.deviceIdHex, dir: c.dir, entry, removed: c.removed };
   }
 
   /** Encode the whole tree for a commit: one synchronous snapshot. `changed` is false

@@ -279,13 +279,13 @@ export class VfsEngine implements Vfs {
   }
 
   /** What `n` holds goes into the rubbish bin (docs/design.md "The rubbish bin"). */
-  private toBin(n: Node, dir: DirNode | null, timeMs: number): void {
+  private toBin(n: Node, dir: DirNode | null, timeMs: number, removed = true): void {
     const path = dir && this.ctx.trash ? pathOf(dir) : null;
     if (path === null) return;
     // Only content the store has: a capture must never hold up a commit on an upload
     // still under way or refused (the file may be gone from every upload's view).
     const unstored = n.type === 'file' && this.ctx.uploader.unacked([...n.pendingIds, ...(n.chunks?.values() ?? [])]).length > 0;
-    const c = binCapture(n, path, timeMs, unstored);
+    const c = binCapture(n, path, timeMs, unstored, removed);
     if (c) this.ctx.trash!(c);
   }
 
@@ -536,7 +536,7 @@ export class VfsEngine implements Vfs {
     if (!Number.isSafeInteger(size) || size < 0) throw fsError('EINVAL', `size ${size}`);
     if (size > MAX_FILE_BYTES) throw fsError('EFBIG', `size ${size}`);
     // Overwritten (O_TRUNC, truncate to zero): the content it had goes into the bin.
-    if (size === 0 && n.size > 0) this.toBin(n, n.parent, Date.now());
+    if (size === 0 && n.size > 0) this.toBin(n, n.parent, Date.now(), false);
     await this.data.truncate(n, size).finally(() => this.small.changed(n));
   }
 

@@ -10,7 +10,7 @@ import {
 } from '../format/drive-object.js';
 import type { TreeEntry } from '../format/tree.js';
 import {
-  allShares, allTrash, encodePurgedPage, encodeTrashPage, encodeVersionsPage, entryObjects, freshDrive, prependPages, purgedPage, sealShares,
+  allShares, allTrash, encodePurgedPage, encodeTrashPage, encodeVersionsPage, freshDrive, purgedIds, prependPages, purgedPage, sealShares,
   trashPage, versionsPage,
   writePages, type Page,
 } from './drive-meta.js';
@@ -23,6 +23,8 @@ export interface TrashCapture {
   entry: TreeEntry;
   /** For a file: the chunk ids as they were (file.chunks/lists are filled at encode). */
   chunks: Map<number, string> | null;
+  /** The name went (unlink, rename over it), not only the content (truncate). */
+  removed: boolean;
 }
 
 /** One commit's view of the pending operations (how many it consumed). */
@@ -81,7 +83,7 @@ export class MetaOps {
       if (purged.length > 0) {
         const now = Date.now();
         const ids = new Set<string>();
-        for (const r of purged) for (const id of await entryObjects(io, r.entry)) ids.add(id);
+        for (const r of purged) for (const id of await purgedIds(io, r)) ids.add(id);
         l.purge = [...ids].map((id) => ({ id, purgedMs: now }));
         if (base?.purged) l.purgedHead = await purgedPage(io, base.purged);
       }
