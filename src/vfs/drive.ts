@@ -348,7 +348,7 @@ export class Drive implements VfsContext {
     this.lastActiveMs = Date.now();
     // A session that writes holds a lease from its first change (a mount: from the start),
     // so the base its changes build on is kept by any collector.
-    if (!this.meta.leased && !this.leaseAsked && this.engine && !this.engine.replaying) {
+    if (!this.meta.leased && !this.leaseAsked && !this.base.broken && this.engine && !this.engine.replaying) {
       this.leaseAsked = true;
       void this.takeLease();
     }

@@ -116,7 +116,10 @@ export class MetaOps {
 
   /** Whether the root about to be built differs from `base` in its drive-level part. */
   changes(base: DriveObject | null, topChanged: boolean, want: number | null): boolean {
-    if (topChanged || this.anything || !base) return true;
+    if (topChanged || this.anything) return true;
+    // A root from before v3 (no DRIVE object): only a change upgrades it, or a record
+    // this session must put in it; a session that only reads writes nothing.
+    if (!base) return want !== null;
     if (base.sessions.some((s) => s.sessionId === this.previousSessionId)) return true; // once, after a crash
     const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
     return want === null ? mine !== undefined : mine?.pendingSinceMs !== want;
