@@ -42,13 +42,15 @@ export async function run(argv: string[]): Promise<number> {
         position += await vfs.write(fh, chunk, position);
         bar.add(chunk.length);
       }
+      // The local file's times before the fsync, so the put lands as one version (one
+      // root naming the content and its mtime), not a second one for the times.
+      await vfs.utimens(path, st.atimeMs, st.mtimeMs);
       await vfs.fsync(fh, false);
       await vfs.flush(fh);
     } finally {
       await vfs.release(fh);
       bar.done();
     }
-    await vfs.utimens(path, st.atimeMs, st.mtimeMs);
   });
   return 0;
 }

@@ -1,12 +1,15 @@
 // megafs status [--json]: for each running daemon, whether the drive is offline, dirty
-// bytes, upload queue, cache use and each store's health (naming the ones that are down).
+// bytes, upload queue, cache use, each store's health (naming the ones that are down) and
+// the last background collection (what it freed, or why it failed) and the next.
 import { rm } from 'node:fs/promises';
 import { homePaths, loadConfig } from '../drive/config.js';
 import { askDaemon, listSockets } from '../drive/control.js';
+import type { GcScheduleStatus } from '../drive/gc-schedule.js';
 import type { Health } from '../drive/health.js';
 import type { VfsStatus } from '../vfs/types.js';
 import { parse } from './args.js';
 import { human } from './progress.js';
+import { formatAgo, formatDuration, formatInstant } from './when.js';
 
 interface MountStatus {
   mountpoint: string;
@@ -16,6 +19,22 @@ interface MountStatus {
   stores: Health[];
   /** No store answers: the drive runs from this machine's cache and journal. */
   offline: boolean;
+  /** Background collection; null when it is off (or absent: a daemon from before it). */
+  gc?: GcScheduleStatus | null;
+}
+
+/** One line on background collection: the last outcome and the next run. */
+export function gcLine(gc: GcScheduleStatus | null | undefined, now: number): string {
+  if (!gc) return 'background gc: off';
+  const next = gc.running ? 'running now' : gc.nextMs !== null ? `next ${formatInstant(gc.nextMs)} (${formatAgo(gc.nextMs, now)})` : 'none planned';
+  const every = gc.intervalMs !== null ? `every ${formatDuration(gc.intervalMs)}` : 'off';
+  const l = gc.last;
+  if (!l) return `background gc (${every}): none yet; ${next}`;
+  const when = `${formatInstant(l.finishedMs)} (${formatAgo(l.finishedMs, now)})`;
+  const what = l.error
+    ? `${l.error.code === 'E_LOCKED' ? 'skipped' : 'FAILED'} (${l.error.code}): ${l.error.message}`
+    : `freed ${l.freedObjects} objects (${human(l.freedBytes)})${l.failedDeletes ? `, ${l.failedDeletes} deletes failed` : ''}`;
+  return `background gc (${every}): last ${when}: ${what}; ${next}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`  not yet uploaded: ${human(v.dirtyBytes)}, uploads queued: ${v.queuedUploads}\n`);
     process.stdout.write(`  cache: ${human(v.cacheBytes)} of ${human(v.cacheLimitBytes)}\n`);
     for (const s of m.stores) process.stdout.write(`  store ${s.name}: ${s.ok ? 'ok' : `UNREACHABLE (${s.error})`}\n`);
+    process.stdout.write(`  ${gcLine(m.gc, Date.now())}\n`);
     for (const e of v.errors) process.stdout.write(`  error: ${e}\n`);
   }
   return 0;

@@ -1,7 +1,9 @@
 // The mount daemon: unlock (or create) the drive, open the vfs, mount it, serve the
 // control socket, and on SIGINT, SIGTERM or `megafs unmount`: upload what is pending,
-// unmount, close. Runs in the foreground; background.ts starts it detached.
+// unmount, close. Runs in the foreground; background.ts starts it detached. It also
+// collects the drive's garbage in the background (gc-schedule.ts).
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkMountpoint, isMounted, mountVfs } from '../fuse/mount.js';
 import type { Vfs } from '../vfs/types.js';
@@ -11,11 +13,18 @@ import { MegafsError } from '../errors.js';
 import { createNewDrive, driveExists, unlockDrive, type Drive } from './open.js';
 import { storeHealth } from './health.js';
 import { openDriveVfs } from './vfs.js';
+import { collect } from './gc.js';
+import { GC_FIRST_MS, GC_INTERVAL_MS, GcSchedule, gcTestEnv } from './gc-schedule.js';
+import { deviceHex } from '../vfs/index.js';
 
 /** How long SIGINT/SIGTERM wait for pending uploads before unmounting anyway (ms). */
 const SIGNAL_SYNC_LIMIT_MS = 30_000;
 /** How often the daemon checks that its mount is still there (ms). */
 const WATCH_MS = 2000;
+/** How long stopping waits for a background collection to reach a point where it can stop
+ *  (its mark stops at the next directory; its listing and deletes run to their end) (ms).
+ *  A collection left running past it fails on the closed drive; its lock lapses. */
+const GC_STOP_LIMIT_MS = 10_000;
 
 export interface DaemonOptions {
   mountpoint: string;
@@ -24,6 +33,8 @@ export interface DaemonOptions {
   stores?: string[];
   cacheDir?: string;
   cacheBytes?: number;
+  /** Between background collections (default GC_INTERVAL_MS); null: none. */
+  gcIntervalMs?: number | null;
   log: (line: string) => void;
 }
 
@@ -77,15 +88,18 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
   const mountpoint = await checkMountpoint(o.mountpoint, o.log);
   const { drive, cfg, recoveryKey } = await openOrCreate(paths, o);
   let vfs: Vfs | null = null;
+  let gc: GcSchedule | null = null;
   let closing: Promise<void> | null = null;
   // Once: after the unmount on the way out, and in `finally` for every other way out.
   const closeDrive = (): Promise<void> => (closing ??= (async () => {
+    await stopGc(gc);
     await vfs?.close().catch((e: Error) => o.log(`megafs: closing the drive failed: ${e.message}`));
     await drive.close().catch(() => {});
   })());
   try {
     await refuseSecondMount(paths, drive.header.driveId);
     vfs = await openDriveVfs(drive, cfg, paths, { cacheDir: o.cacheDir, cacheBytes: o.cacheBytes, role: 'daemon', log: o.log });
+    gc = backgroundGc(drive, cfg, o.cacheDir ?? join(paths.cache, drive.header.driveId), o);
     const mounted = await mountVfs(vfs, mountpoint, { log: o.log });
     const sock = socketPath(paths, mountpoint);
     const v = vfs;
@@ -94,10 +108,12 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     const finished = new Promise<void>((r) => { stopped = r; });
     const stop = (why: string, syncLimitMs = Infinity): Promise<void> => (stopping ??= (async () => {
       o.log(`megafs: ${why}: uploading pending data and unmounting ${mountpoint}`);
+      const gcStopped = stopGc(gc);
       const synced = v.sync().then(() => true, (e: Error) => { o.log(`megafs: sync before unmount failed: ${e.message}`); return false; });
       const limit = Number.isFinite(syncLimitMs) ? sleep(syncLimitMs, false, { ref: false }) : new Promise<false>(() => {});
       if (!(await Promise.race([synced, limit]))) o.log('megafs: not everything is uploaded; the journal keeps it for the next mount');
       await mounted.unmount().catch((e: Error) => o.log(`megafs: unmount failed: ${e.message}`));
+      await gcStopped;
       // Closed before `megafs unmount` hears back: nothing of this daemon writes to the
       // state directory once it has returned (a script may move or delete it next).
       await closeDrive();
@@ -110,7 +126,10 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
       if (req.cmd === 'status') {
         const stores = await storeHealth(drive.stores);
         // Offline: no store answers; reads come from the cache, changes wait in the journal.
-        return { mountpoint, pid: process.pid, driveId: drive.header.driveId, vfs: v.status(), stores, offline: stores.every((s) => !s.ok) };
+        return {
+          mountpoint, pid: process.pid, driveId: drive.header.driveId, vfs: v.status(), stores, offline: stores.every((s) => !s.ok),
+          gc: gc?.status() ?? null,
+        };
       }
       throw new Error(`unknown request ${JSON.stringify(req)}`);
     });
@@ -129,10 +148,32 @@ export async function runDaemon(o: DaemonOptions, onReady: (info: ReadyInfo) => 
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     o.log(`megafs: ${mountpoint} mounted (pid ${process.pid}, store ${drive.store.name})`);
+    gc?.start();
     onReady({ mountpoint, ...(recoveryKey ? { recoveryKey } : {}) });
     await finished;
   } finally {
     await closeDrive();
   }
   o.log(`megafs: ${mountpoint} unmounted`);
+}
+
+/** The background collector of a mount (null when off, or without a store: MEGAFS_VFS=memory).
+ *  It reads the mount's cache before the store, and runs with the drive's retention
+ *  policy and the default grace (MEGAFS_GC_* in gcTestEnv change them for tests only). */
+function backgroundGc(drive: Drive, cfg: DriveConfig, cacheDir: string, o: DaemonOptions): GcSchedule | null {
+  const intervalMs = o.gcIntervalMs === undefined ? GC_INTERVAL_MS : o.gcIntervalMs;
+  if (intervalMs === null || process.env.MEGAFS_VFS === 'memory') return null;
+  const env = gcTestEnv();
+  return new GcSchedule({
+    intervalMs, firstMs: env.firstMs ?? GC_FIRST_MS, log: o.log,
+    collect: (pause) => collect(drive, {
+      dryRun: false, deviceIdHex: deviceHex(cfg.deviceId), cacheDir, pause,
+      ...(env.clockAllowanceMs !== undefined ? { clockAllowanceMs: env.clockAllowanceMs } : {}),
+    }),
+  });
+}
+
+/** Stop background collection, waiting at most GC_STOP_LIMIT_MS for a running one. */
+async function stopGc(gc: GcSchedule | null): Promise<void> {
+  if (gc) await Promise.race([gc.stop(), sleep(GC_STOP_LIMIT_MS, undefined, { ref: false })]);
 }

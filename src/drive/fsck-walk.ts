@@ -5,6 +5,7 @@
 // path of the file or directory it belongs to; below a directory whose tree object no copy
 // holds intact, nothing is known. Verdicts are kept per object id, so walking an earlier
 // root (the fallback search) reads only what it does not share with the roots walked.
+import { toHex } from '../format/bytes.js';
 import { openChunkAsync, chunkKeyFor } from '../crypto/chunk.js';
 import type { DriveKeys } from '../crypto/keys.js';
 import { AAD_TREE } from '../crypto/labels.js';
@@ -13,7 +14,9 @@ import { lastChunkIndex } from '../chunking/offsets.js';
 import {
   decodeTree, ENTRY_DIR, ENTRY_FILE, TREE_CHUNK_LIST, TREE_DIR_INDEX, TREE_DIR_LEAF, type ChunkRef, type DecodedTree, type TreeEntry,
 } from '../format/tree.js';
-import { decodeDriveLevel, DRIVE_OBJECT_VERSION, TREE_DRIVE, TREE_SHARES, TREE_TRASH, TREE_VERSIONS, type DriveLevelTree } from '../format/drive-object.js';
+import {
+  decodeDriveLevel, DRIVE_OBJECT_VERSION, TREE_DRIVE, TREE_PURGED, TREE_SHARES, TREE_TRASH, TREE_VERSIONS, type DriveLevelTree,
+} from '../format/drive-object.js';
 import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId } from '../store/store.js';
@@ -128,6 +131,7 @@ export class TreeWalker {
   async walk(treeId: ObjectId): Promise<WalkResult> {
     const r: WalkResult = { directories: 0, files: 0, objects: 0, damage: [] };
     this.walked = new Set();
+    this.purged = new Set();
     this.reported = new Set();
     const v = await this.treeVerdict(treeId);
     if (!v.level) {
@@ -143,6 +147,14 @@ export class TreeWalker {
     await this.dir('/', d.topDir, r);
     // "Checked N files" counts the drive as it is; the objects count everything walked.
     const live = { directories: r.directories, files: r.files };
+    // Emptied from the bin: gone from the old versions on purpose (not damage there).
+    for (let id = d.purged ?? null; id; ) {
+      const p = await this.treeVerdict(id);
+      this.note(r, p, { path: '(purged)', what: 'directory', id, kind: 'tree' });
+      if (p.level?.kind !== TREE_PURGED) break;
+      for (const x of p.level.records) this.purged.add(x.id);
+      id = p.level.older;
+    }
     for (let id = d.versions; id; ) {
       const p = await this.treeVerdict(id);
       this.note(r, p, { path: '(versions)', what: 'directory', id, kind: 'tree' });
@@ -173,6 +185,8 @@ export class TreeWalker {
 
   /** Directory objects walked by this walk (versions share most of their trees). */
   private walked = new Set<ObjectId>();
+  /** Objects purged from the old versions (walked after the live tree, the bin excepted). */
+  private purged = new Set<ObjectId>();
   /** Damaged objects this walk reported. */
   private reported = new Set<ObjectId>();
 
@@ -229,13 +243,17 @@ export class TreeWalker {
   private async file(path: string, e: TreeEntry, r: WalkResult): Promise<void> {
     r.files++;
     const f = e.file!;
-    let refs: ChunkRef[] = f.chunks ?? [];
+    const old = path.startsWith('(version ');
+    if (old && this.purged.has(toHex(f.fileId))) return; // a removed file emptied from the bin
+    const purged = (id: ObjectId): boolean => old && this.purged.has(id);
+    let refs: ChunkRef[] = (f.chunks ?? []).filter(([, id]) => !purged(id));
     if (f.lists) {
       refs = [];
       for (const [, id] of f.lists) {
+        if (purged(id)) continue;
         const v = await this.treeVerdict(id);
         this.note(r, v, { path, what: 'file', id, kind: 'chunk-list' });
-        if (v.tree?.kind === TREE_CHUNK_LIST) refs.push(...v.tree.refs);
+        if (v.tree?.kind === TREE_CHUNK_LIST) refs.push(...v.tree.refs.filter(([, c]) => !purged(c)));
         else if (v.tree) r.damage.push({ path, what: 'file', id, kind: 'chunk-list', copies: v.copies, recoverable: false, error: 'not a chunk list object' });
       }
     }

@@ -11,24 +11,23 @@
 //   4. delete, on each store, what is listed, unmarked, and older than the grace: taken
 //      before the lock (minus the clock allowance) and before the oldest pending upload of
 //      any session holding a lease; then the lock is released.
-import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { openRoot, rootHash, sealRoot } from '../crypto/root.js';
 import type { SealedObject } from '../crypto/object.js';
 import { MegafsError } from '../errors.js';
 import { TREE_DRIVE, type DriveObject, type SessionRecord, type TrashRecord, type VersionRecord } from '../format/drive-object.js';
 import { toHex } from '../format/bytes.js';
-import { ENTRY_DIR, ENTRY_FILE, type TreeEntry } from '../format/tree.js';
 import { nodePlatform } from '../platform/node.js';
 import { eachLimited } from '../store/limit.js';
 import type { ObjectId, Store } from '../store/store.js';
-import { cachedObjectPath } from '../vfs/disk-cache.js';
 import {
-  allShares, allTrash, allVersions, encodeTrashPage, encodeVersionsPage, freshDrive, trashPage, versionsPage, writePages,
+  allPurged, allShares, allTrash, allVersions, encodePurgedPage, encodeTrashPage, encodeVersionsPage, freshDrive, purgedIds, purgedPage, trashPage,
+  versionsPage, writePages,
 } from '../vfs/drive-meta.js';
 import { sealDrive } from '../vfs/meta-ops.js';
 import { keptSnapshots } from '../vfs/retention.js';
-import { TreeIo } from '../vfs/tree-io.js';
+import type { TreeIo } from '../vfs/tree-io.js';
+import { cacheFirstFetch, driveTreeIo, TreeMarker } from './history.js';
 import type { DriveKeys } from '../crypto/keys.js';
 
 /** How long the collector's lock holds: a collector past it stops before deleting. */
@@ -51,6 +50,10 @@ export interface GcOptions {
   /** Forget versions older than this (ms before now), whatever the policy keeps. */
   forgetOlderThanMs?: number;
   now?: () => number;
+  /** Awaited before the mark reads each directory: a mount's daemon yields its event loop
+   *  there (FUSE callbacks run between directories) and stops a collection it is closing
+   *  by throwing (before anything is deleted). */
+  pause?: () => Promise<void>;
   /** Tests: called between the steps, to interleave another writer. */
   hooks?: { afterLock?: () => Promise<void>; afterList?: () => Promise<void>; afterMark?: () => Promise<void> };
 }
@@ -99,17 +102,12 @@ export class Collector {
   private readonly sessionId = toHex(randomBytes(16));
   private readonly now: () => number;
 
+  private readonly marker: TreeMarker;
+
   constructor(private readonly drive: GcDrive, private readonly o: GcOptions) {
     this.now = o.now ?? Date.now;
-    this.io = new TreeIo(nodePlatform, drive.keys.tree, drive.keys.nameHash, (id) => this.fetch(id));
-  }
-
-  private async fetch(id: ObjectId): Promise<Uint8Array> {
-    if (this.o.cacheDir) {
-      const cached = await readFile(cachedObjectPath(this.o.cacheDir, id)).catch(() => null);
-      if (cached) return new Uint8Array(cached.buffer, cached.byteOffset, cached.length);
-    }
-    return this.drive.store.get(id);
+    this.io = driveTreeIo(drive, cacheFirstFetch(drive.store, o.cacheDir));
+    this.marker = new TreeMarker(this.io, o.pause);
   }
 
   private async current(): Promise<Current | null> {
@@ -145,8 +143,17 @@ export class Collector {
     const next: DriveObject = { ...d, sessions };
     if (keptVersions.length !== versions.length) next.versions = writePages(this.io, keptVersions, encodeVersionsPage, out);
     if (keptTrash.length !== trash.length) next.trash = writePages(this.io, keptTrash, encodeTrashPage, out);
+    // What left the bin for good (emptied, or its time passed) leaves the old versions too;
+    // a purge older than every kept version has nothing left to hold back.
+    const oldestKept = keptVersions.length ? keptVersions[keptVersions.length - 1].timeMs : now;
+    const expired = new Set<string>();
+    const keptSet = new Set(keptTrash);
+    for (const r of trash) if (!keptSet.has(r)) for (const id of await purgedIds(this.io, r)) expired.add(id);
+    const purgedBefore = await allPurged(this.io, d);
+    const purged = [...[...expired].map((id) => ({ id, purgedMs: now })), ...purgedBefore.filter((p) => p.purgedMs >= oldestKept && !expired.has(p.id))];
+    if (expired.size > 0 || purged.length !== purgedBefore.length) next.purged = writePages(this.io, purged, encodePurgedPage, out);
     return {
-      next, keptVersions, keptTrash,
+      next, keptVersions, keptTrash, purged: new Set(purged.map((p) => p.id)),
       versions: { kept: keptVersions.length, forgotten: versions.length - keptVersions.length },
       trash: { kept: keptTrash.length, expired: trash.length - keptTrash.length },
       sessions: { live: sessions.length, lapsed: d.sessions.length - sessions.length },
@@ -183,7 +190,9 @@ export class Collector {
 
   /** Step 3: every object the root names, through everything it keeps (`lists`: the
    *  versions and bin the policy keeps, when they are not yet written: a dry run). */
-  async mark(d: DriveObject, treeId: string, sessions: SessionRecord[], lists?: { versions: VersionRecord[]; trash: TrashRecord[] }): Promise<Set<ObjectId>> {
+  async mark(
+    d: DriveObject, treeId: string, sessions: SessionRecord[], lists?: { versions: VersionRecord[]; trash: TrashRecord[]; purged: ReadonlySet<string> },
+  ): Promise<Set<ObjectId>> {
     const marked = new Set<ObjectId>([treeId]);
     const dirs = new Set<ObjectId>();
     const pageIds = async (first: string | null, load: (id: string) => Promise<{ older: string | null }>) => {
@@ -191,34 +200,19 @@ export class Collector {
     };
     await pageIds(d.versions, (id) => versionsPage(this.io, id));
     await pageIds(d.trash, (id) => trashPage(this.io, id));
+    await pageIds(d.purged ?? null, (id) => purgedPage(this.io, id));
     if (d.shares) marked.add(d.shares);
+    // In full first: the drive as it is, the bases of open sessions, shares, the bin.
     const tops = new Set<string>([d.topDir]);
-    for (const v of lists?.versions ?? await allVersions(this.io, d)) tops.add(v.topDir);
     for (const s of sessions) if (s.baseTop) tops.add(s.baseTop);
     for (const s of await allShares(this.io, d)) tops.add(s.snapshot);
-    for (const top of tops) await this.markDir(top, marked, dirs);
-    for (const r of lists?.trash ?? await allTrash(this.io, d)) await this.markEntry(r.entry, marked, dirs);
+    for (const top of tops) await this.marker.dir(top, marked, dirs);
+    for (const r of lists?.trash ?? await allTrash(this.io, d)) await this.marker.entry(r.entry, marked, dirs);
+    // Then the old versions, without what was purged (emptied from the bin).
+    const purged = lists?.purged ?? new Set((await allPurged(this.io, d)).map((p) => p.id));
+    const partial = new Set(dirs);
+    for (const v of lists?.versions ?? await allVersions(this.io, d)) await this.marker.dir(v.topDir, marked, partial, purged);
     return marked;
-  }
-
-  private async markEntry(e: TreeEntry, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
-    if (e.type === ENTRY_DIR && e.dirId) await this.markDir(e.dirId, marked, dirs);
-    else if (e.type === ENTRY_FILE && e.file) {
-      for (const [, id] of e.file.chunks ?? []) marked.add(id);
-      if (e.file.lists?.length) {
-        for (const [, id] of e.file.lists) marked.add(id);
-        for (const id of (await this.io.loadChunkLists(e.file.lists)).values()) marked.add(id);
-      }
-    }
-  }
-
-  /** A directory and everything under it (each directory object once: versions share most). */
-  private async markDir(id: ObjectId, marked: Set<ObjectId>, dirs: Set<ObjectId>): Promise<void> {
-    if (dirs.has(id)) return;
-    dirs.add(id);
-    for (const shard of await this.io.dirObjects(id)) marked.add(shard);
-    const entries = await this.io.loadDir(id);
-    await eachLimited(entries, 8, (e) => this.markEntry(e, marked, dirs));
   }
 
   private async list(store: Store): Promise<Listed[]> {
@@ -243,7 +237,7 @@ export class Collector {
       if (!after) throw new MegafsError('E_ROLLBACK', 'the store lost the root while the collector ran');
       const d = after.drive;
       const sessions = d.sessions.filter((s) => s.renewedMs + GC_LEASE_MS > locked.lockMs);
-      const marked = await this.mark(d, after.treeId, sessions, this.o.dryRun ? { versions: locked.applied.keptVersions, trash: locked.applied.keptTrash } : undefined);
+      const marked = await this.mark(d, after.treeId, sessions, this.o.dryRun ? { versions: locked.applied.keptVersions, trash: locked.applied.keptTrash, purged: locked.applied.purged } : undefined);
       await this.o.hooks?.afterMark?.();
       // A session that took its lease after the mark's root: its base is kept too.
       const late = this.o.dryRun ? null : await this.current();

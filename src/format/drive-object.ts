@@ -8,6 +8,8 @@
 //   VERSIONS = 0x06 || varint count || version* || optref older      newest first
 //   TRASH    = 0x07 || varint count || trashed* || optref older      newest first
 //   SHARES   = 0x08 || varint count || share*                        by link id
+//   PURGED   = 0x09 || varint count || (u8 0 || objectId[32] | u8 1 || fileId[16]) || varint purgedMs)*
+//              || optref older
 import { FormatError } from '../errors.js';
 import { ByteReader, ByteWriter, fromHex, toHex } from './bytes.js';
 import { decodeName, nameBytes } from './names.js';
@@ -20,8 +22,11 @@ export const DRIVE_OBJECT_VERSION = 3;
 export const TREE_VERSIONS = 6;
 export const TREE_TRASH = 7;
 export const TREE_SHARES = 8;
+export const TREE_PURGED = 9;
 /** Records per VERSIONS or TRASH page: a commit rewrites only the newest page. */
 export const PAGE_MAX_RECORDS = 256;
+/** A retention setting with no bound ("unlimited") is stored as 2^53 - 1. */
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 export interface RetentionFields {
   /** How long a deleted or overwritten entry stays in the bin (ms). */
@@ -61,6 +66,9 @@ export interface DriveObject {
   gcRound: number;
   gcLock: GcLock | null;
   sessions: SessionRecord[];
+  /** PURGED pages: objects the collector does not keep for old versions (absent in
+   *  DRIVE objects written before it existed: none). */
+  purged?: string | null;
   retention: RetentionFields;
 }
 
@@ -80,6 +88,9 @@ export interface TrashRecord {
   dir: string;
   /** The entry as it was (its name is the deleted name). */
   entry: TreeEntry;
+  /** Its name went (unlink, a rename over it): no live file has its file id any more.
+   *  False for content overwritten in place (a truncate to zero): the file lives on. */
+  removed: boolean;
 }
 
 export interface ShareRecordEntry {
@@ -94,11 +105,19 @@ export interface ShareRecordEntry {
   snapshot: string;
 }
 
+/** Emptied from the bin (or expired there): gone from every version too. `id` is an
+ *  object id (64 hex), or a file id (32 hex: every state of a removed file). */
+export interface PurgedRecord {
+  id: string;
+  purgedMs: number;
+}
+
 export type DriveLevelTree =
   | { kind: typeof TREE_DRIVE; drive: DriveObject }
   | { kind: typeof TREE_VERSIONS; records: VersionRecord[]; older: string | null }
   | { kind: typeof TREE_TRASH; records: TrashRecord[]; older: string | null }
-  | { kind: typeof TREE_SHARES; records: ShareRecordEntry[] };
+  | { kind: typeof TREE_SHARES; records: ShareRecordEntry[] }
+  | { kind: typeof TREE_PURGED; records: PurgedRecord[]; older: string | null };
 
 const NONE = 0xff;
 
@@ -177,7 +196,9 @@ export function encodeDriveObject(d: DriveObject): Uint8Array {
     writeOptRef(w, s.baseTop);
   }
   const t = d.retention;
-  w.varint(t.trashMs).varint(t.keepWithinMs).varint(t.hourly).varint(t.daily).varint(t.weekly).varint(t.monthly);
+  const v = (x: number): number => (x === Infinity ? UNLIMITED : x);
+  w.varint(v(t.trashMs)).varint(v(t.keepWithinMs)).varint(v(t.hourly)).varint(v(t.daily)).varint(v(t.weekly)).varint(v(t.monthly));
+  if (d.purged) writeOptRef(w, d.purged);
   return w.finish();
 }
 
@@ -198,8 +219,20 @@ export function encodeTrash(records: TrashRecord[], older: string | null): Uint8
   for (const t of records) {
     w.varint(t.deletedMs);
     writeId16(w, t.deviceId);
+    w.u8(t.removed ? 1 : 0);
     w.bytes(pathBytes(t.dir));
     writeEntry(w, nameBytes(t.entry.name), t.entry);
+  }
+  writeOptRef(w, older);
+  return w.finish();
+}
+
+export function encodePurged(records: PurgedRecord[], older: string | null): Uint8Array {
+  const w = new ByteWriter(16 + records.length * 40).u8(TREE_PURGED).varint(records.length);
+  for (const p of records) {
+    const b = fromHex(p.id);
+    if (b.length !== 32 && b.length !== 16) throw new Error('BUG: a purged id of another length');
+    w.u8(b.length === 16 ? 1 : 0).raw(b).varint(p.purgedMs);
   }
   writeOptRef(w, older);
   return w.finish();
@@ -246,8 +279,10 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
       if (i > 0 && sessions[i - 1].sessionId >= s.sessionId) throw new FormatError('E_FORMAT', 'drive object has sessions out of order');
       sessions.push(s);
     }
-    const retention = { trashMs: r.varint(), keepWithinMs: r.varint(), hourly: r.varint(), daily: r.varint(), weekly: r.varint(), monthly: r.varint() };
-    out = { kind, drive: { features, topDir, versions, trash, shares, gcRound, gcLock, sessions, retention } };
+    const u = (): number => { const x = r.varint(); return x === UNLIMITED ? Infinity : x; };
+    const retention = { trashMs: u(), keepWithinMs: u(), hourly: u(), daily: u(), weekly: u(), monthly: u() };
+    const purged = r.offset < payload.length ? readOptRef(r) : null;
+    out = { kind, drive: { features, topDir, versions, trash, shares, gcRound, gcLock, sessions, retention, purged } };
   } else if (kind === TREE_VERSIONS) {
     const n = r.varint();
     const records: VersionRecord[] = [];
@@ -261,8 +296,10 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
     for (let i = 0; i < n; i++) {
       const deletedMs = r.varint();
       const deviceId = readId16(r);
+      const how = r.u8();
+      if (how > 1) throw new FormatError('E_FORMAT', 'drive object has a bad bin record');
       const dir = readPath(r);
-      records.push({ deletedMs, deviceId, dir, entry: readEntry(r, 2).e });
+      records.push({ deletedMs, deviceId, dir, entry: readEntry(r, 2).e, removed: how === 1 });
     }
     out = { kind, records, older: readOptRef(r) };
   } else if (kind === TREE_SHARES) {
@@ -280,6 +317,15 @@ export function decodeDriveLevel(payload: Uint8Array, version: number): DriveLev
       records.push({ linkId, link, createdMs, expiresMs: expires === 0 ? null : expires, path, snapshot });
     }
     out = { kind, records };
+  } else if (kind === TREE_PURGED) {
+    const n = r.varint();
+    const records: PurgedRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const form = r.u8();
+      if (form > 1) throw new FormatError('E_FORMAT', 'drive object has a bad purged record');
+      records.push({ id: toHex(r.raw(form === 1 ? 16 : 32)), purgedMs: r.varint() });
+    }
+    out = { kind, records, older: readOptRef(r) };
   } else {
     throw new FormatError('E_FORMAT', `drive object kind ${kind}`);
   }

@@ -5,6 +5,8 @@ import type { DriveKeys } from '../crypto/keys.js';
 import type { SealedObject } from '../crypto/object.js';
 import type { CryptoPlatform } from '../crypto/platform.js';
 import type { TreeEntry } from '../format/tree.js';
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
+import type { TrashCapture } from './meta-ops.js';
 import type { Store } from '../store/store.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { DiskCache } from './disk-cache.js';
@@ -62,4 +64,11 @@ export interface VfsContext {
   /** The cache is more than half full of data not yet uploaded. */
   spaceTight(): boolean;
   shutdown(): Promise<void>;
+  /** The rubbish bin (format v3; absent in tests' minimal contexts): put a capture in,
+   *  the records of the base, and queue the removal of records (restore, empty). */
+  trash?(capture: TrashCapture): void;
+  binRecords?(): Promise<TrashRecord[]>;
+  binRemove?(which: (r: TrashRecord) => boolean, purge: boolean): void;
+  retentionPolicy?(): RetentionFields;
+  setRetention?(p: RetentionFields): void;
 }

@@ -2,20 +2,21 @@
 // what a root names (a DRIVE object, or a top directory for drives written before v3),
 // and the paged VERSIONS and TRASH lists. A commit rewrites only the newest page of each
 // (prependPages); the collector rewrites whole lists when it prunes them (writePages).
+import { DEFAULT_RETENTION } from './retention.js';
 import type { SealedObject } from '../crypto/object.js';
 import {
-  encodeShares, encodeTrash, encodeVersions, PAGE_MAX_RECORDS, TREE_DRIVE, TREE_SHARES, TREE_TRASH, TREE_VERSIONS,
-  type DriveObject, type RetentionFields, type ShareRecordEntry, type TrashRecord, type VersionRecord,
+  encodePurged, encodeShares, encodeTrash, encodeVersions, PAGE_MAX_RECORDS, TREE_DRIVE, TREE_PURGED, TREE_SHARES, TREE_TRASH,
+  TREE_VERSIONS, type DriveObject, type PurgedRecord, type RetentionFields, type ShareRecordEntry, type TrashRecord, type VersionRecord,
 } from '../format/drive-object.js';
 import { FormatError } from '../errors.js';
+import { toHex } from '../format/bytes.js';
+import { ENTRY_FILE, type TreeEntry } from '../format/tree.js';
 import type { TreeIo } from './tree-io.js';
 
-const DAY = 24 * 3600 * 1000;
 
-/** Every snapshot of the last day, hourly for a week, daily for a month; the bin keeps 30 days. */
-export const DEFAULT_DRIVE_RETENTION: RetentionFields = {
-  trashMs: 30 * DAY, keepWithinMs: DAY, hourly: 168, daily: 30, weekly: 0, monthly: 0,
-};
+/** Every snapshot of the last day, hourly for a week, daily for a month; the bin keeps
+ *  30 days (src/vfs/retention.ts DEFAULT_RETENTION). */
+export const DEFAULT_DRIVE_RETENTION: RetentionFields = { ...DEFAULT_RETENTION };
 
 export interface MetaBase {
   /** The top directory's tree object (null: an empty drive with no root yet). */
@@ -47,17 +48,21 @@ export interface Page<T> {
   older: string | null;
 }
 
-async function page<T>(io: TreeIo, id: string, kind: typeof TREE_VERSIONS | typeof TREE_TRASH): Promise<Page<T>> {
+type PagedKind = typeof TREE_VERSIONS | typeof TREE_TRASH | typeof TREE_PURGED;
+const KIND_NAME: Record<PagedKind, string> = { [TREE_VERSIONS]: 'VERSIONS', [TREE_TRASH]: 'TRASH', [TREE_PURGED]: 'PURGED' };
+
+async function page<T>(io: TreeIo, id: string, kind: PagedKind): Promise<Page<T>> {
   const t = await io.openLevel(id);
-  if (!t || t.kind !== kind) throw new FormatError('E_FORMAT', `expected a ${kind === TREE_VERSIONS ? 'VERSIONS' : 'TRASH'} object`);
-  return { id, records: t.records as T[], older: t.older };
+  if (!t || t.kind !== kind) throw new FormatError('E_FORMAT', `expected a ${KIND_NAME[kind]} object`);
+  return { id, records: t.records as T[], older: (t as { older: string | null }).older };
 }
 
 export const versionsPage = (io: TreeIo, id: string): Promise<Page<VersionRecord>> => page(io, id, TREE_VERSIONS);
 export const trashPage = (io: TreeIo, id: string): Promise<Page<TrashRecord>> => page(io, id, TREE_TRASH);
+export const purgedPage = (io: TreeIo, id: string): Promise<Page<PurgedRecord>> => page(io, id, TREE_PURGED);
 
 /** Every page of a list, newest first (the ids too: the collector keeps them). */
-export async function allPages<T>(io: TreeIo, first: string | null, kind: typeof TREE_VERSIONS | typeof TREE_TRASH): Promise<Page<T>[]> {
+export async function allPages<T>(io: TreeIo, first: string | null, kind: PagedKind): Promise<Page<T>[]> {
   const pages: Page<T>[] = [];
   const seen = new Set<string>();
   for (let id = first; id; ) {
@@ -78,6 +83,30 @@ export async function allTrash(io: TreeIo, d: DriveObject | null): Promise<Trash
   return (await allPages<TrashRecord>(io, d?.trash ?? null, TREE_TRASH)).flatMap((p) => p.records);
 }
 
+export async function allPurged(io: TreeIo, d: DriveObject | null): Promise<PurgedRecord[]> {
+  return (await allPages<PurgedRecord>(io, d?.purged ?? null, TREE_PURGED)).flatMap((p) => p.records);
+}
+
+/** The objects a file entry's content is in (chunks, chunk lists): what emptying it
+ *  from the bin purges. Directories and symlinks have none of their own here. */
+export async function entryObjects(io: TreeIo, e: TreeEntry): Promise<string[]> {
+  if (e.type !== ENTRY_FILE || !e.file) return [];
+  const ids = (e.file.chunks ?? []).map(([, id]) => id);
+  if (e.file.lists?.length) {
+    ids.push(...e.file.lists.map(([, id]) => id));
+    ids.push(...(await io.loadChunkLists(e.file.lists)).values());
+  }
+  return ids;
+}
+
+/** What emptying a bin record purges: its objects, and for a removed file its file id
+ *  (every state of it in the old versions, not only the last). */
+export async function purgedIds(io: TreeIo, r: TrashRecord): Promise<string[]> {
+  const ids = await entryObjects(io, r.entry);
+  if (r.removed && r.entry.type === ENTRY_FILE && r.entry.file) ids.push(toHex(r.entry.file.fileId));
+  return ids;
+}
+
 export async function allShares(io: TreeIo, d: DriveObject | null): Promise<ShareRecordEntry[]> {
   if (!d?.shares) return [];
   const t = await io.openLevel(d.shares);
@@ -88,6 +117,7 @@ export async function allShares(io: TreeIo, d: DriveObject | null): Promise<Shar
 type Encode<T> = (records: T[], older: string | null) => Uint8Array;
 export const encodeVersionsPage: Encode<VersionRecord> = encodeVersions;
 export const encodeTrashPage: Encode<TrashRecord> = encodeTrash;
+export const encodePurgedPage: Encode<PurgedRecord> = encodePurged;
 
 /** `records` (newest first) put in front of the list whose newest page is `head`: the
  *  head page is rewritten while it has room, else new pages go on top of it. */

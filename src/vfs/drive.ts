@@ -39,11 +39,12 @@ import { saveState, type LocalState } from './state.js';
 import type { TreeIo } from './tree-io.js';
 import type { VfsStatus } from './types.js';
 import { isPermanentRefusal, type Uploader } from './uploader.js';
-import { freshDrive, resolveRoot } from './drive-meta.js';
+import { allTrash, DEFAULT_DRIVE_RETENTION, freshDrive, resolveRoot } from './drive-meta.js';
+import type { StateClaim } from './session-lock.js';
 import { MetaOps, sealDrive, type MetaSnapshot, type TrashCapture } from './meta-ops.js';
 import { Exposure } from './exposure.js';
 import { encodeShareSnapshots } from './share-snapshot.js';
-import type { DriveObject, TrashRecord } from '../format/drive-object.js';
+import type { DriveObject, RetentionFields, TrashRecord } from '../format/drive-object.js';
 
 const MAX_ERRORS = 100;
 /** A timer commit starts once requests pause this long (ms; at most the commit delay)... */
@@ -81,6 +82,10 @@ function diskFull(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
+
+/** How often a leased session looks at its record, and how old a record it renews. */
+const LEASE_CHECK_MS = 3600_000;
+const LEASE_RENEW_MS = 24 * 3600_000;
 
 export interface Base {
   version: bigint;
@@ -146,6 +151,8 @@ export class Drive implements VfsContext {
   /** Objects of the pass being committed: protected by the record until the swap, and
    *  by the root after it, so they never wait for an announcement. */
   private passIds: Set<string> | null = null;
+  /** This session's hold on its state directory (session-lock.ts). */
+  claim: StateClaim | null = null;
   /** Shutting down: the last commit drops this session's record when nothing is pending. */
   private leaving = false;
   /** The gcRound of the last root seen: when it moves, the tree memo is dropped. */
@@ -191,15 +198,27 @@ export class Drive implements VfsContext {
    *  nothing pending yet, so a collector keeps what this session's base names. Failures
    *  are left to the first upload, which announces again. */
   async takeLease(): Promise<void> {
+    if (!this.renewTimer) {
+      // A lease lapses after a week without renewal (src/drive/gc.ts GC_LEASE_MS): an idle
+      // mount renews its record once a day (commits renew it anyway).
+      this.renewTimer = setInterval(() => {
+        void this.announce(false, LEASE_RENEW_MS).catch((e: Error) => this.log(`megafs: could not renew the session's lease: ${e.message}`));
+      }, LEASE_CHECK_MS);
+      this.renewTimer.unref();
+    }
     if (this.meta.leased) return;
     await this.announce(false).catch((e: Error) => this.log(`megafs: could not take the session's lease yet: ${e.message}`));
   }
 
+  private renewTimer: ReturnType<typeof setInterval> | null = null;
+  private leaseAsked = false;
+
   /** Put this session's record into the store's current root (a swap that changes only
    *  the DRIVE object; our own base stays: the next commit merges over it). `pending`:
    *  before an upload no root names yet. */
-  private async announce(pending = true): Promise<void> {
-    const since = pending ? this.meta.pendingSince ?? Date.now() : 0;
+  private async announce(pending = true, renewOlderThanMs: number | null = null): Promise<void> {
+    if (this.stopped) return;
+    const since = pending ? this.meta.pendingSince ?? Date.now() : this.meta.pendingSince ?? 0;
     if (pending) this.meta.pendingSince = since;
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.store.getRoot();
@@ -210,10 +229,18 @@ export class Drive implements VfsContext {
       const { top, drive } = await resolveRoot(this.tree, root.treeId);
       this.sawRound(drive);
       const mine = drive?.sessions.find((x) => x.sessionId === this.meta.sessionId);
-      if (mine && (!pending || mine.pendingSinceMs !== 0)) { this.meta.leased = true; this.announced ||= pending; return; }
+      const stale = mine !== undefined && renewOlderThanMs !== null && Date.now() - mine.renewedMs > renewOlderThanMs;
+      if (mine && !stale && (!pending || mine.pendingSinceMs !== 0)) { this.meta.leased = true; this.announced ||= pending; return; }
+      if (!mine && renewOlderThanMs !== null) return; // the session left (or never took one): nothing to renew
       const d: DriveObject = drive ? { ...drive } : freshDrive(top!);
-      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: since, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
-      d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId), rec];
+      const pendingSinceMs = stale ? mine!.pendingSinceMs : since;
+      // A dead predecessor's record is ours now, its pending uploads too (our replayed
+      // journal may name them).
+      const prev = drive?.sessions.find((x) => x.sessionId === this.meta.previousSessionId);
+      const inherited = prev && prev.pendingSinceMs > 0 ? prev.pendingSinceMs : null;
+      const pendingSince = inherited === null ? pendingSinceMs : pendingSinceMs > 0 ? Math.min(pendingSinceMs, inherited) : inherited;
+      const rec = { sessionId: this.meta.sessionId, deviceId: this.opts.deviceIdHex, pendingSinceMs: pendingSince, renewedMs: Date.now(), baseTop: mine?.baseTop ?? this.base.top };
+      d.sessions = [...d.sessions.filter((x) => x.sessionId !== rec.sessionId && x.sessionId !== this.meta.previousSessionId), rec];
       const out: SealedObject[] = [];
       const id = sealDrive(this.tree, d, out);
       await this.store.put(id, out[0].bytes);
@@ -236,6 +263,29 @@ export class Drive implements VfsContext {
       this.gcRound = round;
       this.tree.clearMemo();
     }
+  }
+
+  /** The drive's retention policy as the base root has it. */
+  retentionPolicy(): RetentionFields {
+    return { ...(this.base.meta?.retention ?? DEFAULT_DRIVE_RETENTION) };
+  }
+
+  /** Set the drive's retention policy at the next commit. */
+  setRetention(p: RetentionFields): void {
+    this.meta.retention = { ...p };
+    this.changed();
+  }
+
+  /** The bin's records as the base root has them (newest first). */
+  async binRecords(): Promise<TrashRecord[]> {
+    return allTrash(this.tree, this.base.meta);
+  }
+
+  /** Remove the bin records `which` picks, at the next commit: restored, or emptied
+   *  (`purge`: their objects leave every version too). */
+  binRemove(which: (r: TrashRecord) => boolean, purge: boolean): void {
+    this.meta.trashFilters.push({ which, purge });
+    this.changed();
   }
 
   /** Put an entry in the bin (unlink, rename over it, truncate of its content). */
@@ -300,6 +350,12 @@ export class Drive implements VfsContext {
 
   changed(): void {
     this.lastActiveMs = Date.now();
+    // A session that writes holds a lease from its first change (a mount: from the start),
+    // so the base its changes build on is kept by any collector.
+    if (!this.meta.leased && !this.leaseAsked && !this.base.broken && this.engine && !this.engine.replaying) {
+      this.leaseAsked = true;
+      void this.takeLease();
+    }
     if (this.timer || this.stopped) return;
     const delay = this.opts.commitDelayMs * 2 ** Math.min(this.failedCommits, 5);
     this.timer = setTimeout(() => {
@@ -389,7 +445,7 @@ export class Drive implements VfsContext {
       this.noteNamed(pass, c.chunks.values());
       entry.file = { ...entry.file, ...this.tree.fileChunks(c.chunks, pass.out) };
     }
-    return { deletedMs: c.deletedMs, deviceId: this.opts.deviceIdHex, dir: c.dir, entry };
+    return { deletedMs: c.deletedMs, deviceId: this.opts.deviceIdHex, dir: c.dir, entry, removed: c.removed };
   }
 
   /** Encode the whole tree for a commit: one synchronous snapshot. `changed` is false
@@ -701,25 +757,34 @@ export class Drive implements VfsContext {
    *  journal and the cache for the next start, and the failure is thrown. */
   async shutdown(): Promise<void> {
     this.leaving = true;
+    let done = false;
     try {
       for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
       await this.commit();
+      done = true;
     } finally {
       this.stopTimers();
       this.uploader.stop();
       this.reader.closeAll();
       await this.journal.close();
+      // A clean end gives the state directory back; after a failed one the next session
+      // takes this one's record over, as after a crash.
+      if (done) await this.claim?.release();
+      else this.claim?.abandon();
     }
   }
 
   private stopTimers(): void {
     this.stopped = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
   /** Tests: stop as if the process were killed (nothing more is written). */
   abandon(): void {
+    this.claim?.abandon();
     this.abandoned = true;
     this.stopTimers();
     this.journal.abandon();

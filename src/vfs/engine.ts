@@ -10,7 +10,9 @@ import { chunkKeyFor } from '../crypto/chunk.js';
 import { fromBase64, fromHex, toBase64, toHex } from '../format/bytes.js';
 import { FILE_ID_BYTES, KEY_BYTES, NAME_MAX_BYTES } from '../format/constants.js';
 import { encodeName, nameBytes, targetBytes } from '../format/names.js';
-import { XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
+import { ENTRY_FILE, ENTRY_SYMLINK, XATTR_MAX_VALUE_BYTES, type TreeEntry } from '../format/tree.js';
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
+import { binCapture, sameBinRecord } from './bin.js';
 import { chunkCount } from '../chunking/offsets.js';
 import { copyOf } from './fresh-buffers.js';
 import type { Attr, DirEntry, StatFs, Vfs, VfsStatus } from './types.js';
@@ -238,6 +240,7 @@ export class VfsEngine implements Vfs {
           if (n.type !== 'dir') throw fsError('ENOTDIR', op.path);
           if ((await this.children(n)).size > 0) throw fsError('ENOTEMPTY', op.path);
         }
+        if (op.op === 'unlink') this.toBin(n, dir, now);
         kids.delete(name);
         this.detach(n);
         this.touchDir(dir, now);
@@ -276,6 +279,74 @@ export class VfsEngine implements Vfs {
     markDirty(dir);
   }
 
+  /** What `n` holds goes into the rubbish bin (docs/design.md "The rubbish bin"). */
+  private toBin(n: Node, dir: DirNode | null, timeMs: number, removed = true): void {
+    const path = dir && this.ctx.trash ? pathOf(dir) : null;
+    if (path === null) return;
+    // Only content the store has: a capture must never hold up a commit on an upload
+    // still under way or refused (the file may be gone from every upload's view).
+    const unstored = n.type === 'file' && this.ctx.uploader.unacked([...n.pendingIds, ...(n.chunks?.values() ?? [])]).length > 0;
+    const c = binCapture(n, path, timeMs, unstored, removed);
+    if (c) this.ctx.trash!(c);
+  }
+
+  /** The bin's records (what `megafs trash ls` lists; a commit first makes this
+   *  session's own removals part of them). */
+  async binRecords(): Promise<TrashRecord[]> {
+    if (!this.ctx.binRecords) return [];
+    await this.ctx.commit();
+    return this.ctx.binRecords();
+  }
+
+  /** Put a bin record's entry back at `dest` (its parent must exist; EEXIST when the name
+   *  is taken) and drop the record; made durable by a commit at once (not journaled: a
+   *  restore that did not commit left the record in the bin). */
+  async binRestore(record: TrashRecord, dest: string): Promise<void> {
+    if (!this.ctx.binRemove) throw fsError('ENOTSUP', 'this drive has no bin');
+    if (record.entry.type !== ENTRY_FILE && record.entry.type !== ENTRY_SYMLINK) throw fsError('EINVAL', `${dest}: only files and symlinks are kept in the bin`);
+    await this.place(record.entry, dest);
+    this.ctx.binRemove((r) => sameBinRecord(r, record), false);
+    await this.ctx.commit();
+  }
+
+  /** Put a committed entry (a file, symlink or whole directory of an earlier version) at
+   *  `dest`, sharing every object it names: nothing is copied (megafs restore --at).
+   *  Committed at once, not journaled, as binRestore. */
+  async graft(entry: TreeEntry, dest: string): Promise<void> {
+    await this.place(entry, dest);
+    await this.ctx.commit();
+  }
+
+  private async place(entry: TreeEntry, dest: string): Promise<void> {
+    const { dir, name, kids } = await this.resolveParent(dest);
+    if (kids.has(name)) throw fsError('EEXIST', dest);
+    const n = this.nodeFromEntry({ ...entry, name }, dir, null);
+    kids.set(name, n);
+    this.touchDir(dir, Date.now());
+  }
+
+  /** The drive's retention policy (megafs retention), as the current root has it. */
+  async retention(): Promise<RetentionFields | null> {
+    if (!this.ctx.retentionPolicy) return null;
+    await this.ctx.commit(); // the root this session knows is the one it would change
+    return this.ctx.retentionPolicy();
+  }
+
+  /** Set the drive's retention policy; committed at once. */
+  async setRetention(p: RetentionFields): Promise<void> {
+    if (!this.ctx.setRetention) throw fsError('ENOTSUP', 'this drive has no retention policy');
+    this.ctx.setRetention(p);
+    await this.ctx.commit();
+  }
+
+  /** Drop the bin records `which` picks (megafs trash empty); committed at once. */
+  async binEmpty(which: (r: TrashRecord) => boolean): Promise<void> {
+    if (!this.ctx.binRemove) return;
+    await this.ctx.commit(); // this session's own removals first: they are in the bin too
+    this.ctx.binRemove(which, true);
+    await this.ctx.commit();
+  }
+
   /** Unlinked: an open handle keeps the node (and its data) until the last release. */
   detach(n: Node): void {
     n.parent = null;
@@ -295,6 +366,7 @@ export class VfsEngine implements Vfs {
       if (n.type === 'dir' && old.type !== 'dir') throw fsError('ENOTDIR', to);
       if (n.type !== 'dir' && old.type === 'dir') throw fsError('EISDIR', to);
       if (old.type === 'dir' && (await this.children(old)).size > 0) throw fsError('ENOTEMPTY', to);
+      this.toBin(old, dst.dir, timeMs);
       dst.kids.delete(dst.name);
       this.detach(old);
     }
@@ -464,6 +536,8 @@ export class VfsEngine implements Vfs {
     if (n.type !== 'file') throw fsError('EINVAL', 'truncate');
     if (!Number.isSafeInteger(size) || size < 0) throw fsError('EINVAL', `size ${size}`);
     if (size > MAX_FILE_BYTES) throw fsError('EFBIG', `size ${size}`);
+    // Overwritten (O_TRUNC, truncate to zero): the content it had goes into the bin.
+    if (size === 0 && n.size > 0) this.toBin(n, n.parent, Date.now(), false);
     await this.data.truncate(n, size).finally(() => this.small.changed(n));
   }
 

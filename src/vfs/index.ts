@@ -14,6 +14,7 @@ import { Drive, type Base } from './drive.js';
 import { VfsEngine } from './engine.js';
 import { Journal } from './journal.js';
 import { loadState, saveState } from './state.js';
+import { claimStateDir } from './session-lock.js';
 import { TreeIo } from './tree-io.js';
 import type { Vfs } from './types.js';
 import { Uploader } from './uploader.js';
@@ -138,6 +139,8 @@ export async function openVfs(opts: OpenVfsOptions): Promise<VfsHandle> {
   }, tree, journal, cache, uploader, base);
   ref.drive = drive;
   drive.journalFrom = journalFrom;
+  drive.claim = await claimStateDir(opts.stateDir, drive.meta.sessionId);
+  drive.meta.previousSessionId = drive.claim.previous;
   if (base.treeId) drive.base = base = await Drive.resolveBase(tree, base).catch((e: unknown) => brokenBase(base, e));
   if (opts.lease && !base.broken) void drive.takeLease();
   const now = Date.now();

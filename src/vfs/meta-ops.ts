@@ -6,11 +6,12 @@
 // their own commit, and removals are applied by predicate, never by overwriting a list.
 import type { SealedObject } from '../crypto/object.js';
 import {
-  encodeDriveObject, type DriveObject, type RetentionFields, type SessionRecord, type ShareRecordEntry, type TrashRecord, type VersionRecord,
+  encodeDriveObject, type DriveObject, type PurgedRecord, type RetentionFields, type SessionRecord, type ShareRecordEntry, type TrashRecord, type VersionRecord,
 } from '../format/drive-object.js';
 import type { TreeEntry } from '../format/tree.js';
 import {
-  allShares, allTrash, encodeTrashPage, encodeVersionsPage, freshDrive, prependPages, sealShares, trashPage, versionsPage,
+  allShares, allTrash, encodePurgedPage, encodeTrashPage, encodeVersionsPage, freshDrive, purgedIds, prependPages, purgedPage, sealShares,
+  trashPage, versionsPage,
   writePages, type Page,
 } from './drive-meta.js';
 import type { TreeIo } from './tree-io.js';
@@ -23,6 +24,8 @@ export interface TrashCapture {
   entry: TreeEntry;
   /** For a file: the chunk ids as they were (file.chunks/lists are filled at encode). */
   chunks: Map<number, string> | null;
+  /** The name went (unlink, rename over it), not only the content (truncate). */
+  removed: boolean;
 }
 
 /** One commit's view of the pending operations (how many it consumed). */
@@ -44,12 +47,15 @@ interface Loaded {
   trashHead: Page<TrashRecord> | null;
   trashAll: TrashRecord[] | null;
   shares: ShareRecordEntry[] | null;
+  /** Objects of the bin records being emptied, and the newest PURGED page. */
+  purge: PurgedRecord[];
+  purgedHead: Page<PurgedRecord> | null;
 }
 
 export class MetaOps {
   trashAdds: TrashCapture[] = [];
   /** Each removes the bin records it returns true for (restore, empty). */
-  trashFilters: ((r: TrashRecord) => boolean)[] = [];
+  trashFilters: { which: (r: TrashRecord) => boolean; purge: boolean }[] = [];
   shareOps: ShareOp[] = [];
   retention: RetentionFields | null = null;
   /** Before this session's first upload that no root names yet (announce); cleared by a
@@ -58,6 +64,9 @@ export class MetaOps {
   /** This session holds a lease: its record stays in the root (pending or not) until the
    *  session leaves (its last commit at close drops it). */
   leased = false;
+  /** The session that held this state directory before and is gone (session-lock.ts):
+   *  the next swap takes its record over. */
+  previousSessionId: string | null = null;
   private loaded: Loaded | null = null;
 
   constructor(readonly sessionId: string, readonly deviceId: string) {}
@@ -68,10 +77,20 @@ export class MetaOps {
 
   /** Load what encode needs from `base` (cached objects: a page or two per commit). */
   async prepare(io: TreeIo, base: DriveObject | null): Promise<void> {
-    const l: Loaded = { forMeta: base, versionsHead: null, trashHead: null, trashAll: null, shares: null };
+    const l: Loaded = { forMeta: base, versionsHead: null, trashHead: null, trashAll: null, shares: null, purge: [], purgedHead: null };
     if (base?.versions) l.versionsHead = await versionsPage(io, base.versions);
-    if (this.trashFilters.length > 0) l.trashAll = await allTrash(io, base);
-    else if (this.trashAdds.length > 0 && base?.trash) l.trashHead = await trashPage(io, base.trash);
+    if (this.trashFilters.length > 0) {
+      l.trashAll = await allTrash(io, base);
+      // Emptied (not restored): their objects leave every version too.
+      const purged = l.trashAll.filter((r) => this.trashFilters.some((f) => f.purge && f.which(r)));
+      if (purged.length > 0) {
+        const now = Date.now();
+        const ids = new Set<string>();
+        for (const r of purged) for (const id of await purgedIds(io, r)) ids.add(id);
+        l.purge = [...ids].map((id) => ({ id, purgedMs: now }));
+        if (base?.purged) l.purgedHead = await purgedPage(io, base.purged);
+      }
+    } else if (this.trashAdds.length > 0 && base?.trash) l.trashHead = await trashPage(io, base.trash);
     if (this.shareOps.length > 0) l.shares = await allShares(io, base);
     this.loaded = l;
   }
@@ -100,7 +119,11 @@ export class MetaOps {
 
   /** Whether the root about to be built differs from `base` in its drive-level part. */
   changes(base: DriveObject | null, topChanged: boolean, want: number | null): boolean {
-    if (topChanged || this.anything || !base) return true;
+    if (topChanged || this.anything) return true;
+    // A root from before v3 (no DRIVE object): only a change upgrades it, or a record
+    // this session must put in it; a session that only reads writes nothing.
+    if (!base) return want !== null;
+    if (base.sessions.some((s) => s.sessionId === this.previousSessionId)) return true; // once, after a crash
     const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
     return want === null ? mine !== undefined : mine?.pendingSinceMs !== want;
   }
@@ -119,7 +142,8 @@ export class MetaOps {
       d.versions = prependPages(io, [rec], l.versionsHead, encodeVersionsPage, out);
     }
     if (l.trashAll) {
-      const kept = l.trashAll.filter((r) => !this.trashFilters.some((f) => f(r)));
+      const kept = l.trashAll.filter((r) => !this.trashFilters.some((f) => f.which(r)));
+      if (l.purge.length > 0) d.purged = prependPages(io, l.purge, l.purgedHead, encodePurgedPage, out);
       d.trash = writePages(io, [...trash, ...kept], encodeTrashPage, out);
     } else if (trash.length > 0) {
       d.trash = prependPages(io, trash, l.trashHead, encodeTrashPage, out);
@@ -133,7 +157,11 @@ export class MetaOps {
       d.shares = sealShares(io, list, out);
     }
     if (this.retention) d.retention = { ...this.retention };
-    const others = d.sessions.filter((s) => s.sessionId !== this.sessionId);
+    // A dead predecessor's pending uploads stay protected until this session's own record
+    // says nothing is pending: its replayed journal names what it needs of them.
+    const prev = d.sessions.find((s) => s.sessionId === this.previousSessionId);
+    if (prev && prev.pendingSinceMs > 0 && want !== null) want = want === 0 ? prev.pendingSinceMs : Math.min(want, prev.pendingSinceMs);
+    const others = d.sessions.filter((s) => s.sessionId !== this.sessionId && s.sessionId !== this.previousSessionId);
     const mine: SessionRecord[] = want !== null
       ? [{ sessionId: this.sessionId, deviceId: this.deviceId, pendingSinceMs: want, renewedMs: timeMs, baseTop: topDir }] : [];
     d.sessions = [...others, ...mine];

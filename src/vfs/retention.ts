@@ -80,12 +80,12 @@ const UNLIMITED = 'unlimited';
 
 /**
  * "within=24h,hourly=168,daily=30,weekly=8,monthly=12,trash=30d", any subset in any order
- * (settings not named keep DEFAULT_RETENTION's values; "" is the default policy). A count
+ * (settings not named keep `base`'s values, DEFAULT_RETENTION's by default; "" is `base`). A count
  * is a whole number, a duration is what parseDuration reads, and either may be
  * "unlimited". Bad text is a UsageError of one line.
  */
-export function parsePolicy(text: string): RetentionPolicy {
-  const policy: RetentionPolicy = { ...DEFAULT_RETENTION };
+export function parsePolicy(text: string, base: Readonly<RetentionPolicy> = DEFAULT_RETENTION): RetentionPolicy {
+  const policy: RetentionPolicy = { ...base };
   if (text.trim() === '') return policy;
   const seen = new Set<Setting>();
   for (const item of text.split(',')) {

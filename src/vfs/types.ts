@@ -1,6 +1,8 @@
 // The vfs API that the FUSE adapter, the CLI (put/get/ls without a mount) and the
 // share code call. Path-based (fuse-native hands us paths); file handles keep a file
 // readable after unlink. Every method throws FsError with a POSIX code on misuse.
+import type { RetentionFields, TrashRecord } from '../format/drive-object.js';
+import type { TreeEntry } from '../format/tree.js';
 
 export interface Attr {
   /** Stable inode number for this mount's lifetime. */
@@ -120,4 +122,13 @@ export interface Vfs {
   status(): VfsStatus;
   /** sync() then release caches, timers and handles. */
   close(): Promise<void>;
+  /** The rubbish bin (src/vfs/bin.ts; optional: the in-memory test vfs has none). */
+  binRecords?(): Promise<TrashRecord[]>;
+  binRestore?(record: TrashRecord, dest: string): Promise<void>;
+  binEmpty?(which: (r: TrashRecord) => boolean): Promise<void>;
+  /** The drive's retention policy (format v3), and setting it. */
+  retention?(): Promise<RetentionFields | null>;
+  setRetention?(p: RetentionFields): Promise<void>;
+  /** Put a committed entry (of an earlier version) at a path, sharing its objects. */
+  graft?(entry: TreeEntry, dest: string): Promise<void>;
 }

@@ -334,6 +334,8 @@ export async function runFaultSuite(t: ExecutionContext, open: () => Promise<Fau
     numRuns: Number(process.env.MEGAFS_FAULT_RUNS ?? runs), endOnFailure: true,
     // Replay a failure: MEGAFS_FAULT_SEED=<seed> MEGAFS_FAULT_PATH=<path> from its report.
     ...(process.env.MEGAFS_FAULT_SEED ? { seed: Number(process.env.MEGAFS_FAULT_SEED), path: process.env.MEGAFS_FAULT_PATH } : {}),
+    // Or the actions a "still at" line printed: MEGAFS_FAULT_ACTIONS='[...]' (run first).
+    ...(process.env.MEGAFS_FAULT_ACTIONS ? { examples: [[JSON.parse(process.env.MEGAFS_FAULT_ACTIONS) as Action[]]] } : {}),
   });
   t.log(`${run} runs, ${stats.actions} actions, ${stats.restarts} restarts; ENOSPC ${stats.enospc}, EDQUOT ${stats.edquot}, fsync EIO ${stats.eio}`);
   t.pass();

@@ -37,9 +37,10 @@ export function check(r: Result, what: string): string {
 export const BINDINGS = ['fuse-native', 'native'] as const;
 
 /** A new drive in a temp MEGAFS_HOME, mounted; unmounted (and checked) in teardown. */
-export async function testMount(t: ExecutionContext, o: { binding?: string; args?: string[]; init?: string[] } = {}): Promise<TestMount> {
+export async function testMount(t: ExecutionContext, o: { binding?: string; args?: string[]; init?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestMount> {
   const home = await tempHome();
   if (o.binding) home.env.MEGAFS_FUSE = o.binding;
+  Object.assign(home.env, o.env);
   if (o.init) check(await megafs(['init', ...o.init], home.env), 'megafs init');
   const extraArgs = o.args ?? [];
   const dir = join(home.dir, 'mnt');

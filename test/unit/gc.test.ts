@@ -22,16 +22,18 @@ import { MemoryStore } from '../helpers/memory-store.js';
 const MiB = 1 << 20;
 const HOUR = 3600_000;
 
-/** The same store through a door whose root swaps after the first (the announcement)
- *  wait for `hold`: a writer whose commit has not landed. */
+/** The same store through a door whose root swaps wait for `hold` once `armed`: a
+ *  writer whose commit has not landed. */
 function heldDoor(mem: MemoryStore) {
-  const door = { hold: null as Promise<void> | null, cases: 0, store: null as unknown as Store };
+  const door = { hold: null as Promise<void> | null, armed: false, held: 0, store: null as unknown as Store };
   door.store = new Proxy(mem, {
     get(target, prop) {
       if (prop === 'casRoot') {
         return async (expected: string | null, bytes: Uint8Array) => {
-          door.cases++;
-          if (door.cases > 1 && door.hold) await door.hold;
+          if (door.armed && door.hold) {
+            door.held++;
+            await door.hold;
+          }
           return target.casRoot(expected, bytes);
         };
       }
@@ -48,9 +50,9 @@ async function world(t: ExecutionContext) {
   const mem = new MemoryStore();
   const keys = deriveDriveKeys(randomBytes(32), randomBytes(16));
   let n = 0;
-  const open = (machine = `m${n++}`, o: { store?: Store; lease?: boolean } = {}): Promise<VfsHandle> => openVfs({
+  const open = (machine = `m${n++}`, o: { store?: Store; lease?: boolean; commitDelayMs?: number } = {}): Promise<VfsHandle> => openVfs({
     store: o.store ?? mem, keys, stateDir: join(dir, machine, 'state'), cacheDir: join(dir, machine, 'cache'), cacheSizeBytes: 1 << 30,
-    deviceId: machine, log: () => undefined, commitDelayMs: 10, ...(o.lease ? { lease: true } : {}),
+    deviceId: machine, log: () => undefined, commitDelayMs: o.commitDelayMs ?? 10, ...(o.lease ? { lease: true } : {}),
   });
   const drive: GcDrive = { store: mem, stores: [mem], keys };
   /** Every object was put two hours ago (past the grace). */
@@ -93,7 +95,7 @@ async function readFile(v: VfsHandle, path: string, size: number): Promise<Buffe
 
 const storedBytes = (m: MemoryStore): number => [...m.objects.values()].reduce((a, b) => a + b.length, 0);
 
-test('gc: a removed file\'s objects go once no kept version names it; the rest reads on a fresh machine', async (t) => {
+test('gc: overwritten bytes go once no kept version names them; the rest reads on a fresh machine', async (t) => {
   const w = await world(t);
   const big = randomBytes(3 * MiB);
   const small = randomBytes(10_000);
@@ -101,15 +103,20 @@ test('gc: a removed file\'s objects go once no kept version names it; the rest r
   await writeFile(v, '/big.bin', big);
   await writeFile(v, '/small.bin', small);
   await v.close();
+  // Rewritten in place (no truncate, so nothing goes to the bin): the old chunks are
+  // named by the older versions only.
+  const next = randomBytes(3 * MiB);
   v = await w.open('a');
-  await v.unlink('/big.bin');
+  const fh = await v.open('/big.bin', fsc.O_WRONLY);
+  await v.write(fh, next, 0);
+  await v.release(fh);
   await v.close();
   w.age();
   const before = storedBytes(w.mem);
 
-  // The policy keeps the versions of the last day: they name big.bin, so nothing of it goes.
+  // The policy keeps the versions of the last day: they name the old bytes, which stay.
   const kept = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null });
-  t.true(storedBytes(w.mem) > before - MiB, 'a version of the last day still names big.bin');
+  t.true(storedBytes(w.mem) > before - MiB, 'a version of the last day still names the old bytes');
   t.true(kept.versions.kept >= 2);
 
   const dry = await collect(w.drive, { dryRun: true, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0 });
@@ -125,8 +132,9 @@ test('gc: a removed file\'s objects go once no kept version names it; the rest r
   t.true(storedBytes(w.mem) < before - 3 * MiB);
   t.deepEqual(await w.allNamedPresent(), []);
   const fresh = await w.open('fresh');
-  t.deepEqual((await fresh.readdir('/')).map((e) => e.name), ['small.bin']);
+  t.deepEqual((await fresh.readdir('/')).map((e) => e.name).sort(), ['big.bin', 'small.bin']);
   t.true((await readFile(fresh, '/small.bin', small.length)).equals(small));
+  t.true((await readFile(fresh, '/big.bin', next.length)).equals(next));
   await fresh.close();
   // Left to free: only the drive-level objects the collector's own swaps replaced.
   w.age();
@@ -144,12 +152,19 @@ test('gc race: a writer\'s uploads are on the store but its root is not: the col
   const held = heldDoor(w.mem);
   let release!: () => void;
   held.hold = new Promise<void>((r) => { release = r; });
-  v = await w.open('writer', { store: held.store });
+  v = await w.open('writer', { store: held.store, commitDelayMs: 600_000 });
   const data = randomBytes(3 * MiB);
+  const chunks = (): number => [...w.mem.objects.values()].filter((b) => b.length >= MiB).length;
+  const before = chunks();
   await writeFile(v, '/new.bin', data);
+  // Its lease and its announcement have landed and its chunks are on the store; then its
+  // commit reaches the swap and waits there.
+  while (chunks() < before + 3) await new Promise((r) => setTimeout(r, 20));
+  held.armed = true;
   const syncing = v.sync();
-  while (held.cases < 2) await new Promise((r) => setTimeout(r, 20)); // uploaded, announced, at the swap
-  const r = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0 });
+  while (held.held === 0) await new Promise((r) => setTimeout(r, 20));
+  // No clock allowance: only the writer's pending record keeps what it uploaded.
+  const r = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0, clockAllowanceMs: 0 });
   t.true(r.stores[0].young >= 3, `the writer's chunks are kept by its pending record: ${JSON.stringify(r)}`);
   release();
   await syncing;
@@ -174,6 +189,7 @@ test('gc race: a session holding a lease on a base another device has since drop
   // Machine a removes f.bin; then the collector forgets every older version.
   v = await w.open('a');
   await v.unlink('/f.bin');
+  await v.binEmpty!(() => true); // only the mount's base names it now
   await v.close();
   w.age();
   const r = await collect(w.drive, { dryRun: false, deviceIdHex: '1'.repeat(32), cacheDir: null, forgetOlderThanMs: 0 });

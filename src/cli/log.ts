@@ -1,0 +1,37 @@
+// megafs log [--json] [--limit N]: the drive's versions, newest first (format v3's list:
+// each commit that changed the tree): root version, time, device, what the change added
+// to the store. Read only.
+import { UsageError } from '../errors.js';
+import type { VersionRecord } from '../format/drive-object.js';
+import { parse } from './args.js';
+import { humanBytes } from './gc.js';
+import { withHistory } from './history-session.js';
+import { formatAgo, formatInstant } from './when.js';
+
+const USAGE = 'megafs log [--json] [--limit N] [--password-file F]';
+
+export interface LogRow { version: number; time: string; timeMs: number; device: string; addedBytes: number }
+
+export function logRow(v: VersionRecord): LogRow {
+  return { version: Number(v.rootVersion), time: formatInstant(v.timeMs), timeMs: v.timeMs, device: v.deviceId.slice(0, 8), addedBytes: v.addedBytes };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse<{ json?: boolean; limit?: string; 'password-file'?: string }>(argv, USAGE, {
+    json: { type: 'boolean' }, limit: { type: 'string' }, 'password-file': { type: 'string' },
+  });
+  const limit = values.limit === undefined ? Infinity : Number(values.limit);
+  if (!Number.isSafeInteger(limit) && limit !== Infinity) throw new UsageError(`'${values.limit}' is not a count (usage: ${USAGE})`);
+  if (limit < 1) throw new UsageError(`--limit must be at least 1 (usage: ${USAGE})`);
+  const rows = await withHistory(values['password-file'], async (h) => h.now.versions.slice(0, limit).map(logRow));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  const width = Math.max(...rows.map((r) => String(r.version).length));
+  for (const r of rows) {
+    process.stdout.write(`${String(r.version).padStart(width)}  ${r.time}  ${formatAgo(r.timeMs, now).padEnd(12)}  ${r.device}  +${humanBytes(r.addedBytes)}\n`);
+  }
+  return 0;
+}
