@@ -202,13 +202,18 @@ export class Drive implements VfsContext {
       // A lease lapses after a week without renewal (src/drive/gc.ts GC_LEASE_MS): an idle
       // mount renews its record once a day (commits renew it anyway).
       this.renewTimer = setInterval(() => {
-        void this.announce(false, LEASE_RENEW_MS).catch((e: Error) => this.log(`megafs: could not renew the session's lease: ${e.message}`));
+        this.leasing = this.announce(false, LEASE_RENEW_MS).catch((e: Error) => this.log(`megafs: could not renew the session's lease: ${e.message}`));
       }, LEASE_CHECK_MS);
       this.renewTimer.unref();
     }
     if (this.meta.leased) return;
-    await this.announce(false).catch((e: Error) => this.log(`megafs: could not take the session's lease yet: ${e.message}`));
+    this.leasing = this.announce(false).catch((e: Error) => this.log(`megafs: could not take the session's lease yet: ${e.message}`));
+    await this.leasing;
   }
+
+  /** A lease swap under way: the last commit waits for it, so the record it may land is
+   *  one that commit drops. */
+  private leasing: Promise<void> | null = null;
 
   private renewTimer: ReturnType<typeof setInterval> | null = null;
   private leaseAsked = false;
@@ -221,6 +226,9 @@ export class Drive implements VfsContext {
     const since = pending ? this.meta.pendingSince ?? Date.now() : this.meta.pendingSince ?? 0;
     if (pending) this.meta.pendingSince = since;
     for (let attempt = 0; attempt < 10; attempt++) {
+      // A lease (not an upload's announcement) never lands after the session's last commit:
+      // that commit drops the record, and nothing of the session needs it any more.
+      if (!pending && (this.leaving || this.stopped)) return;
       const cur = await this.store.getRoot();
       if (!cur) { this.announced ||= pending; return; } // a new drive: no collector has anything to delete
       const root = openRoot(this.p, this.keys, cur.bytes);
@@ -756,9 +764,10 @@ export class Drive implements VfsContext {
   /** Seal, commit, stop. If the commit fails (store down) everything stays in the
    *  journal and the cache for the next start, and the failure is thrown. */
   async shutdown(): Promise<void> {
-    this.leaving = true;
+    this.leaving = true; // no lease swap starts now
     let done = false;
     try {
+      await this.leasing;
       for (const f of this.engine.openFiles()) if (pathOf(f) !== null) await this.engine.data.seal(f);
       await this.commit();
       done = true;

@@ -125,7 +125,9 @@ export class MetaOps {
     if (!base) return want !== null;
     if (base.sessions.some((s) => s.sessionId === this.previousSessionId)) return true; // once, after a crash
     const mine = base.sessions.find((s) => s.sessionId === this.sessionId);
-    return want === null ? mine !== undefined : mine?.pendingSinceMs !== want;
+    // An announcement put the record into the store's root without moving the base: a
+    // session that took one always writes the root that drops it.
+    return want === null ? mine !== undefined || this.leased : mine?.pendingSinceMs !== want;
   }
 
   /** The DRIVE object for a commit naming `topDir` as root version `version`. `trash`

@@ -59,6 +59,7 @@ test('megafs gc on a full megafs serve account: the removed file\'s bytes go, us
   const r = JSON.parse(gc.stdout) as Report;
   t.true(r.stores[0].deletedBytes >= 8 * MiB, gc.stdout);
   t.is(r.versions.kept, 1);
+  t.deepEqual((r as unknown as { sessions: { live: number } }).sessions.live, 0, 'every CLI command gave its lease back');
   // The collector never tried to delete what a live link names (the server would refuse).
   t.is((r.stores[0] as { shared?: number }).shared, 0, gc.stdout);
   const out = join(h.dir, 'via-link');
