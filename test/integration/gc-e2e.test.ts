@@ -41,9 +41,11 @@ async function cycle(t: ExecutionContext, m: TestMount, objectsDir: string, repo
   const gc = check(await megafs(['gc', '--clock-allowance', '0'], m.home.env), 'gc');
   const after = await objectBytes(objectsDir);
   t.true(after <= before * 1.05, `back within 5% of ${before} bytes: ${after} (gc said: ${gc.trim()})`);
+  t.log(`store: ${before} bytes before, ${grown} with the file, ${after} after gc (${((after / before - 1) * 100).toFixed(2)}%)`);
   if (reported) {
     const usedAfter = (JSON.parse(check(await megafs(['du', '--json'], m.home.env), 'du')) as Du).stores[0].reported!.usedBytes;
     t.true(usedAfter <= usedBefore * 1.05, `the server's usage is back too: ${usedBefore} -> ${usedAfter}`);
+    t.log(`server usage: ${usedBefore} bytes before, ${usedAfter} after gc`);
   }
   t.is((await megafs(['fsck'], m.home.env)).code, 0);
   await m.mount();
