@@ -1,11 +1,12 @@
-// A model-based test of the drive's history with two devices on one store: random writes,
-// overwrites, deletes, bin restores and empties, syncs, crashes (a device killed and
-// started again from its journal) and collector runs, interleaved on both devices. After
-// every collection: every file of every kept version and every bin entry reads back, and
-// byte-exactly as one of the contents that path was given; each device reads its own files
-// as the model says. At the end, after both devices closed, the bin was emptied and a
-// collection forgot every old version: the store holds no chunk or directory that nothing
-// names (only the drive-level objects the collector's own swaps replaced).
+// A model-based test of the drive's history with two devices on one store: random
+// writes, overwrites, deletes, bin restores and empties, shares and unshares, syncs,
+// crashes (a device killed and started again from its journal) and collector runs,
+// interleaved on both devices. After every collection: every file of every kept version
+// and every bin entry reads back, byte-exactly as one of the contents that path was
+// given; every live share gives exactly the bytes it was made of; each device reads its
+// own files as the model says. At the end, after both devices closed, the bin was emptied
+// and a collection forgot every old version: the store holds no chunk or directory that
+// nothing names (only the drive-level objects the collector's own swaps replaced).
 import test from 'ava';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { deriveDriveKeys } from '../../src/crypto/keys.js';
 import { collect, Collector } from '../../src/drive/gc.js';
 import { entryBytes } from '../../src/drive/entry-reader.js';
 import { driveTreeIo, readNow } from '../../src/drive/history.js';
-import { allPurged, allTrash } from '../../src/vfs/drive-meta.js';
+import { allPurged, allShares, allTrash } from '../../src/vfs/drive-meta.js';
 import { ENTRY_DIR, ENTRY_FILE, type TreeEntry } from '../../src/format/tree.js';
 import { binPath } from '../../src/vfs/bin.js';
 import { toHex } from '../../src/format/bytes.js';
@@ -33,7 +34,9 @@ type Action =
   | { k: 'empty'; dev: Dev }
   | { k: 'sync'; dev: Dev }
   | { k: 'crash'; dev: Dev }
-  | { k: 'gc'; forget: boolean };
+  | { k: 'gc'; forget: boolean }
+  | { k: 'share'; dev: Dev; file: number }
+  | { k: 'unshare'; dev: Dev };
 
 const dev = fc.constantFrom<Dev>(0, 1);
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -44,6 +47,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('sync' as const), dev }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('crash' as const), dev }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('gc' as const), forget: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('share' as const), dev, file: fc.nat(3) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('unshare' as const), dev }) },
 );
 
 const pathOf = (d: Dev, file: number): string => `/d${d}/f${file}`;
@@ -68,11 +73,12 @@ async function bytesOf(io: TreeIo, fetch: (id: string) => Promise<Uint8Array>, e
   return Buffer.concat(parts);
 }
 
-test('history model: two devices, writes, deletes, restores, crashes and collections; every kept version and bin entry reads back', async (t) => {
+test('history model: two devices, writes, deletes, restores, shares, crashes and collections; every kept version, bin entry and share reads back', async (t) => {
   t.timeout(240_000);
   let run = 0;
   let collections = 0;
   let checkedFiles = 0;
+  let checkedShares = 0;
   await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 6, maxLength: 24 }), async (actions) => {
     run++;
     const dir = await mkdtemp(join(tmpdir(), 'megafs-history-model-'));
@@ -87,6 +93,8 @@ test('history model: two devices, writes, deletes, restores, crashes and collect
     // device's own files hold now.
     const given = new Map<string, Buffer[]>();
     const live = new Map<string, Buffer>();
+    // Live shares: what each link must give, exactly (the file as it was shared).
+    const shared = new Map<string, { dev: Dev; bytes: Buffer }>();
     const vs: VfsHandle[] = [];
     try {
       vs[0] = await open(0);
@@ -128,6 +136,15 @@ test('history model: two devices, writes, deletes, restores, crashes and collect
           }
         };
         for (const [i, v] of now.versions.entries()) await walk(v.topDir, '', i > 0);
+        const records = await allShares(io, now.drive);
+        for (const [linkId, want] of shared) {
+          const rec = records.find((r) => r.linkId === linkId && r.link !== '');
+          if (!rec) { t.fail(`${when}: the share ${linkId} is not in the drive`); continue; }
+          const [entry] = await io.loadDir(rec.snapshot);
+          checkedFiles++;
+          checkedShares++;
+          if (!(await bytesOf(io, fetch, entry)).equals(want.bytes)) t.fail(`${when}: the share of ${rec.path} gives other bytes than were shared`);
+        }
         for (const r of await allTrash(io, now.drive)) {
           if (r.entry.type !== ENTRY_FILE) continue;
           const b = await bytesOf(io, fetch, r.entry);
@@ -176,6 +193,27 @@ test('history model: two devices, writes, deletes, restores, crashes and collect
             break;
           }
           case 'empty': await vs[a.dev].binEmpty!(() => true); break;
+          case 'share': {
+            const p = pathOf(a.dev, a.file);
+            const body = live.get(p);
+            if (!body) break;
+            const v = vs[a.dev];
+            const linkId = randomBytes(16).toString('hex');
+            const c = await v.shares.capture(p, `f${a.file}`);
+            v.shares.add({ linkId, link: `model:${linkId}`, createdMs: Date.now(), expiresMs: null, path: p }, c);
+            await v.sync();
+            shared.set(linkId, { dev: a.dev, bytes: body });
+            break;
+          }
+          case 'unshare': {
+            const mine = [...shared].find(([, s]) => s.dev === a.dev);
+            if (!mine) break;
+            // A device knows a share once its base has it: the one that made it always does.
+            if (!(await vs[a.dev].shares.revoke(mine[0]))) t.fail(`device ${a.dev} could not revoke its share ${mine[0]}`);
+            await vs[a.dev].sync();
+            shared.delete(mine[0]);
+            break;
+          }
           case 'sync': await vs[a.dev].sync(); break;
           case 'crash': {
             vs[a.dev].abandon();
@@ -221,5 +259,5 @@ test('history model: two devices, writes, deletes, restores, crashes and collect
     // Replay: MEGAFS_HISTORY_ACTIONS='[...]' (a counterexample's list) runs first.
     ...(process.env.MEGAFS_HISTORY_ACTIONS ? { examples: [[JSON.parse(process.env.MEGAFS_HISTORY_ACTIONS) as Action[]]] } : {}),
   });
-  t.log(`${run} runs, ${collections} collections, ${checkedFiles} files of versions and bin entries read back`);
+  t.log(`${run} runs, ${collections} collections, ${checkedFiles} files of versions, bin entries and shares read back (${checkedShares} shares)`);
 });
