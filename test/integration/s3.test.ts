@@ -14,6 +14,8 @@ import { storeConformance, randomObject } from '../helpers/store-suite.js';
 import { useCeph } from '../helpers/ceph.js';
 import { runFaultSuite } from '../helpers/fault-suite.js';
 import { codeOf } from '../helpers/code-of.js';
+import { megafs, tempHome } from '../helpers/cli.js';
+import { check } from '../helpers/mount.js';
 
 const ceph = useCeph(test);
 
@@ -168,4 +170,28 @@ test('an object whose bytes were changed in the bucket is refused (E_INTEGRITY)'
   raw.close();
   t.is(await codeOf(store.get(a.id)), 'E_INTEGRITY');
   await store.close();
+});
+
+test('megafs gc on a drive replicated to a directory and S3: each store is swept on its own', async (t) => {
+  const c = ceph();
+  const h = await tempHome();
+  t.teardown(h.cleanup);
+  Object.assign(h.env, { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey });
+  const spec = `s3://megafs-gc/${randomBytes(4).toString('hex')}?endpoint=${encodeURIComponent(c.endpoint)}&region=${c.region}`;
+  check(await megafs(['init', '--store', join(h.dir, 'store'), '--store', spec], h.env), 'init');
+  await writeFile(join(h.dir, 'big'), randomBytes(3 * 1024 * 1024));
+  await writeFile(join(h.dir, 'keep'), 'kept\n');
+  check(await megafs(['put', join(h.dir, 'big'), '/big'], h.env), 'put');
+  check(await megafs(['put', join(h.dir, 'keep'), '/keep'], h.env), 'put');
+  check(await megafs(['rm', '/big'], h.env), 'rm');
+  check(await megafs(['trash', 'empty'], h.env), 'trash empty');
+  const r = JSON.parse(check(await megafs(['gc', '--json', '--clock-allowance', '0'], h.env), 'gc')) as { stores: Array<{ name: string; deletedBytes: number; failed: number }> };
+  t.is(r.stores.length, 2);
+  for (const s of r.stores) {
+    t.true(s.deletedBytes >= 3 * 1024 * 1024, `${s.name} freed ${s.deletedBytes} bytes`);
+    t.is(s.failed, 0);
+  }
+  t.true(r.stores[1].name.startsWith('s3://megafs-gc/'), r.stores[1].name);
+  t.is(check(await megafs(['get', '/keep', '-'], h.env), 'get'), 'kept\n');
+  t.is((await megafs(['fsck'], h.env)).code, 0);
 });
