@@ -1,7 +1,7 @@
 // A model-based test of the drive's history with two devices on one store: random
 // writes, overwrites, deletes, bin restores and empties, shares and unshares, syncs,
 // crashes (a device killed and started again from its journal) and collector runs,
-// interleaved on both devices. After every collection: every file of every kept version
+// interleaved on both devices. After every step: every file of every kept version
 // and every bin entry reads back, byte-exactly as one of the contents that path was
 // given; every live share gives exactly the bytes it was made of; each device reads its
 // own files as the model says. At the end, after both devices closed, the bin was emptied
@@ -224,10 +224,12 @@ test('history model: two devices, writes, deletes, restores, shares, crashes and
             // No clock allowance: the test's one clock; the grace is the lock and the leases.
             await collect(drive, { dryRun: false, deviceIdHex: 'c'.repeat(32), cacheDir: null, clockAllowanceMs: 0, ...(a.forget ? { forgetOlderThanMs: 0 } : {}) });
             collections++;
-            await verify(`after a collection (run ${run}, ${JSON.stringify(a)})`);
             break;
           }
         }
+        // After every step: what the root keeps reads back (a collection, a crash or an
+        // unsynced change on the other device included).
+        await verify(`after step ${JSON.stringify(a)} (run ${run})`);
       }
       await vs[0].sync();
       await vs[1].sync();
