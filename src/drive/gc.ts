@@ -2,12 +2,14 @@
 // nothing the drive keeps still names are deleted from every store. In four steps:
 //   1. lock: one compare-and-swap on the root takes the collector lock, moves the round
 //      (gcRound), and applies the retention policy: versions it no longer keeps, bin
-//      entries past their time and session leases not renewed for a week go;
+//      entries past their time (purged: gone from old versions too) and session leases
+//      not renewed for a week go;
 //   2. list every store (each object with its size and the time the store took it);
-//   3. mark from the root read after the listing: the DRIVE object and its pages, the top
-//      directory of every kept version, every bin entry, every share's snapshot, and the
-//      base of every session holding a lease; a mark that cannot read an object stops
-//      the collector before anything is deleted;
+//   3. mark from the root read after the listing: the DRIVE object and its pages; in full
+//      the top directory, the base of every session holding a lease, every share's
+//      snapshot and every bin entry; then the top directory of every kept version without
+//      what was purged; a mark that cannot read an object stops the collector before
+//      anything is deleted;
 //   4. delete, on each store, what is listed, unmarked, and older than the grace: taken
 //      before the lock (minus the clock allowance) and before the oldest pending upload of
 //      any session holding a lease; then the lock is released.
