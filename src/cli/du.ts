@@ -4,7 +4,7 @@
 // Read only: it lists the stores and reads the trees, nothing else.
 import { diskUsage, PLACES, type DuReport, type StoreDu } from '../drive/usage.js';
 import { parse } from './args.js';
-import { humanBytes } from './gc.js';
+import { humanBytes } from './progress.js';
 import { withHistory } from './history-session.js';
 
 const USAGE = 'megafs du [--json] [--password-file F]';

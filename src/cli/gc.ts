@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { collect, type GcReport } from '../drive/gc.js';
 import { deviceHex } from '../vfs/index.js';
 import { parse } from './args.js';
+import { humanBytes } from './progress.js';
 import { withDrive } from './session.js';
 import { parseDuration } from './when.js';
 
@@ -33,14 +34,6 @@ export async function run(argv: string[]): Promise<number> {
   }));
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : text(report));
   return 0;
-}
-
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 function text(r: GcReport): string {

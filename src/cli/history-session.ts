@@ -9,7 +9,7 @@ import { MegafsError } from '../errors.js';
 import type { VersionRecord } from '../format/drive-object.js';
 import type { TreeIo } from '../vfs/tree-io.js';
 import { withDrive } from './session.js';
-import { formatInstant, parseInstant } from './when.js';
+import { formatAgo, formatInstant, parseInstant } from './when.js';
 
 export interface History {
   drive: Drive;
@@ -43,4 +43,16 @@ export function versionAtText(versions: VersionRecord[], text: string, nowMs = D
     throw new MegafsError('E_NOT_FOUND', `no version of the drive at ${formatInstant(atMs)}: the oldest it keeps is from ${formatInstant(oldest.timeMs)}`);
   }
   return v;
+}
+
+/** `log` and `versions` print the same way: --json one array of the rows; else a line a
+ *  row: the root version (aligned), the time, how long ago, then `rest`. */
+export function writeVersionRows<R extends { version: number; time: string; timeMs: number }>(rows: R[], json: boolean, rest: (r: R) => string): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  const now = Date.now();
+  const width = Math.max(...rows.map((r) => String(r.version).length));
+  for (const r of rows) process.stdout.write(`${String(r.version).padStart(width)}  ${r.time}  ${formatAgo(r.timeMs, now).padEnd(12)}  ${rest(r)}\n`);
 }

@@ -4,9 +4,9 @@
 import { UsageError } from '../errors.js';
 import type { VersionRecord } from '../format/drive-object.js';
 import { parse } from './args.js';
-import { humanBytes } from './gc.js';
-import { withHistory } from './history-session.js';
-import { formatAgo, formatInstant } from './when.js';
+import { humanBytes } from './progress.js';
+import { withHistory, writeVersionRows } from './history-session.js';
+import { formatInstant } from './when.js';
 
 const USAGE = 'megafs log [--json] [--limit N] [--password-file F]';
 
@@ -24,14 +24,6 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(limit) && limit !== Infinity) throw new UsageError(`'${values.limit}' is not a count (usage: ${USAGE})`);
   if (limit < 1) throw new UsageError(`--limit must be at least 1 (usage: ${USAGE})`);
   const rows = await withHistory(values['password-file'], async (h) => h.now.versions.slice(0, limit).map(logRow));
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows)}\n`);
-    return 0;
-  }
-  const now = Date.now();
-  const width = Math.max(...rows.map((r) => String(r.version).length));
-  for (const r of rows) {
-    process.stdout.write(`${String(r.version).padStart(width)}  ${r.time}  ${formatAgo(r.timeMs, now).padEnd(12)}  ${r.device}  +${humanBytes(r.addedBytes)}\n`);
-  }
+  writeVersionRows(rows, values.json === true, (r) => `${r.device}  +${humanBytes(r.addedBytes)}`);
   return 0;
 }

@@ -6,7 +6,8 @@ export interface Progress {
 
 const WIDTH = 30;
 
-function human(bytes: number): string {
+/** Bytes for people: B, KiB, MiB, GiB, TiB (one decimal above B). */
+export function humanBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;
   let i = 0;
@@ -23,7 +24,7 @@ export function progress(label: string, totalBytes: number | null): Progress {
     const frac = totalBytes ? Math.min(1, bytes / totalBytes) : 0;
     const bar = '#'.repeat(Math.round(frac * WIDTH)).padEnd(WIDTH, '.');
     const rate = bytes / Math.max(0.001, (Date.now() - startMs) / 1000);
-    process.stderr.write(`\r${label} [${bar}] ${human(bytes)}${totalBytes ? ` / ${human(totalBytes)}` : ''} ${human(rate)}/s `);
+    process.stderr.write(`\r${label} [${bar}] ${humanBytes(bytes)}${totalBytes ? ` / ${humanBytes(totalBytes)}` : ''} ${humanBytes(rate)}/s `);
   };
   return {
     add(n) {
@@ -34,4 +35,3 @@ export function progress(label: string, totalBytes: number | null): Progress {
   };
 }
 
-export { human };

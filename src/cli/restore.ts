@@ -10,34 +10,16 @@ import { openDriveVfs } from '../drive/vfs.js';
 import { MegafsError, UsageError } from '../errors.js';
 import { ENTRY_DIR } from '../format/tree.js';
 import { escapeName } from '../format/names.js';
-import type { Attr, Vfs } from '../vfs/types.js';
 import { drivePath, parse } from './args.js';
 import { log } from './session.js';
+import { makeParents, statOrNull } from './vfs-paths.js';
 import { versionAtText, withHistory } from './history-session.js';
 import { formatInstant } from './when.js';
 
 const USAGE = 'megafs restore PATH --at TIME [--to DEST] [--force] [--password-file F]';
 
-const shown = (path: string): string => path.split('/').map((p) => (p ? escapeName(p) : p)).join('/');
 
-async function statOrNull(vfs: Vfs, path: string): Promise<Attr | null> {
-  try {
-    return await vfs.getattr(path);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return null;
-    throw e;
-  }
-}
 
-async function parents(vfs: Vfs, path: string): Promise<void> {
-  let at = '';
-  for (const p of path.split('/').filter(Boolean).slice(0, -1)) {
-    at += `/${p}`;
-    const a = await statOrNull(vfs, at);
-    if (!a) await vfs.mkdir(at, 0o755);
-    else if ((a.mode & fsc.S_IFMT) !== fsc.S_IFDIR) throw new MegafsError('ENOTDIR', `${shown(at)} is not a directory`);
-  }
-}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse<{ at?: string; to?: string; force?: boolean; 'password-file'?: string }>(argv, USAGE, {
@@ -52,18 +34,18 @@ export async function run(argv: string[]): Promise<number> {
     const v = versionAtText(h.now.versions, at);
     const when = `at ${formatInstant(v.timeMs)} (version ${v.rootVersion})`;
     const e = await new PathResolver(h.io).resolve(v.topDir, path);
-    if (!e) throw new MegafsError('ENOENT', `${shown(path)} did not exist ${when}`);
+    if (!e) throw new MegafsError('ENOENT', `${escapeName(path)} did not exist ${when}`);
     const vfs = await openDriveVfs(h.drive, h.cfg, h.paths, { role: 'cli', log });
     let ok = false;
     try {
       if (!vfs.graft) throw new MegafsError('E_USAGE', 'this drive cannot restore versions');
-      await parents(vfs, dest);
+      await makeParents(vfs, dest);
       const there = await statOrNull(vfs, dest);
       if (there && (there.mode & fsc.S_IFMT) === fsc.S_IFDIR) {
-        throw new MegafsError('EEXIST', `${shown(dest)} is a folder now: restore it elsewhere with --to DEST`);
+        throw new MegafsError('EEXIST', `${escapeName(dest)} is a folder now: restore it elsewhere with --to DEST`);
       }
-      if (there && e.type === ENTRY_DIR) throw new MegafsError('EEXIST', `${shown(dest)} exists: restore the folder elsewhere with --to DEST`);
-      if (there && !values.force) throw new MegafsError('EEXIST', `${shown(dest)} exists: --force replaces it (its content now goes to the bin), or restore it --to DEST`);
+      if (there && e.type === ENTRY_DIR) throw new MegafsError('EEXIST', `${escapeName(dest)} exists: restore the folder elsewhere with --to DEST`);
+      if (there && !values.force) throw new MegafsError('EEXIST', `${escapeName(dest)} exists: --force replaces it (its content now goes to the bin), or restore it --to DEST`);
       if (there) {
         // Beside it first, then over it: the current content goes to the bin.
         const tmp = `${dest}.megafs-restore-${randomBytes(4).toString('hex')}`;
@@ -76,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       if (ok) await closing;
       else await closing.catch(() => undefined);
     }
-    return `restored ${shown(dest)} as it was ${when}${e.type === ENTRY_DIR ? ' (the whole folder)' : ''}\n`;
+    return `restored ${escapeName(dest)} as it was ${when}${e.type === ENTRY_DIR ? ' (the whole folder)' : ''}\n`;
   });
   process.stdout.write(said);
   return 0;

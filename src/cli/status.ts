@@ -8,7 +8,7 @@ import type { GcScheduleStatus } from '../drive/gc-schedule.js';
 import type { Health } from '../drive/health.js';
 import type { VfsStatus } from '../vfs/types.js';
 import { parse } from './args.js';
-import { human } from './progress.js';
+import { humanBytes } from './progress.js';
 import { formatAgo, formatDuration, formatInstant } from './when.js';
 
 interface MountStatus {
@@ -33,7 +33,7 @@ export function gcLine(gc: GcScheduleStatus | null | undefined, now: number): st
   const when = `${formatInstant(l.finishedMs)} (${formatAgo(l.finishedMs, now)})`;
   const what = l.error
     ? `${l.error.code === 'E_LOCKED' ? 'skipped' : 'FAILED'} (${l.error.code}): ${l.error.message}`
-    : `freed ${l.freedObjects} objects (${human(l.freedBytes)})${l.failedDeletes ? `, ${l.failedDeletes} deletes failed` : ''}`;
+    : `freed ${l.freedObjects} objects (${humanBytes(l.freedBytes)})${l.failedDeletes ? `, ${l.failedDeletes} deletes failed` : ''}`;
   return `background gc (${every}): last ${when}: ${what}; ${next}`;
 }
 
@@ -60,8 +60,8 @@ export async function run(argv: string[]): Promise<number> {
     const down = m.stores.filter((s) => !s.ok).length;
     if (m.offline) process.stdout.write('  OFFLINE: no store answers; cached files read, changes wait in the journal and go up once a store is back\n');
     else if (down > 0) process.stdout.write(`  degraded: ${down} of ${m.stores.length} stores unavailable\n`);
-    process.stdout.write(`  not yet uploaded: ${human(v.dirtyBytes)}, uploads queued: ${v.queuedUploads}\n`);
-    process.stdout.write(`  cache: ${human(v.cacheBytes)} of ${human(v.cacheLimitBytes)}\n`);
+    process.stdout.write(`  not yet uploaded: ${humanBytes(v.dirtyBytes)}, uploads queued: ${v.queuedUploads}\n`);
+    process.stdout.write(`  cache: ${humanBytes(v.cacheBytes)} of ${humanBytes(v.cacheLimitBytes)}\n`);
     for (const s of m.stores) process.stdout.write(`  store ${s.name}: ${s.ok ? 'ok' : `UNREACHABLE (${s.error})`}\n`);
     process.stdout.write(`  ${gcLine(m.gc, Date.now())}\n`);
     for (const e of v.errors) process.stdout.write(`  error: ${e}\n`);

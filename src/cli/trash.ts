@@ -2,15 +2,15 @@
 // rubbish bin. What is deleted or overwritten through the mount or the CLI stays in the
 // bin for the drive's bin time (default 30 days; docs/design.md "The rubbish bin");
 // `megafs gc` frees what an emptied or expired entry held.
-import { constants as fsc } from 'node:fs';
 import { MegafsError, UsageError } from '../errors.js';
 import type { TrashRecord } from '../format/drive-object.js';
 import { escapeName } from '../format/names.js';
 import { binPath } from '../vfs/bin.js';
 import type { Vfs } from '../vfs/types.js';
 import { drivePath, parse } from './args.js';
-import { humanBytes } from './gc.js';
+import { humanBytes } from './progress.js';
 import { withVfs } from './session.js';
+import { makeParents, statOrNull } from './vfs-paths.js';
 import { formatAgo, formatInstant, parseDuration } from './when.js';
 
 const USAGE = 'megafs trash ls [--json] | trash restore PATH [--to DEST] | trash empty [--older-than DURATION]  [--password-file F]';
@@ -22,17 +22,7 @@ interface Flags {
   'password-file'?: string;
 }
 
-/** getattr, or null for a name that is not there. */
-async function statOrNull(vfs: Vfs, path: string) {
-  try {
-    return await vfs.getattr(path);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return null;
-    throw e;
-  }
-}
 
-const shown = (path: string): string => path.split('/').map((p) => (p ? escapeName(p) : p)).join('/');
 
 function records(vfs: Vfs): Promise<TrashRecord[]> {
   if (!vfs.binRecords) throw new MegafsError('E_USAGE', 'this drive has no rubbish bin');
@@ -49,20 +39,9 @@ async function list(vfs: Vfs, json: boolean): Promise<string> {
   }
   if (rs.length === 0) return 'the bin is empty\n';
   const now = Date.now();
-  return rs.map((r) => `${formatInstant(r.deletedMs)}  ${formatAgo(r.deletedMs, now).padEnd(12)}  ${humanBytes(r.entry.size).padStart(10)}  ${shown(binPath(r))}`).join('\n') + '\n';
+  return rs.map((r) => `${formatInstant(r.deletedMs)}  ${formatAgo(r.deletedMs, now).padEnd(12)}  ${humanBytes(r.entry.size).padStart(10)}  ${escapeName(binPath(r))}`).join('\n') + '\n';
 }
 
-/** Create the missing directories above `path` (a restore into a folder that was removed). */
-async function parents(vfs: Vfs, path: string): Promise<void> {
-  const parts = path.split('/').filter(Boolean).slice(0, -1);
-  let at = '';
-  for (const p of parts) {
-    at += `/${p}`;
-    const a = await statOrNull(vfs, at);
-    if (!a) await vfs.mkdir(at, 0o755);
-    else if ((a.mode & fsc.S_IFMT) !== fsc.S_IFDIR) throw new MegafsError('ENOTDIR', `${shown(at)} is not a directory`);
-  }
-}
 
 async function restore(vfs: Vfs, from: string, to: string | undefined): Promise<string> {
   const rs = await records(vfs);
@@ -71,14 +50,14 @@ async function restore(vfs: Vfs, from: string, to: string | undefined): Promise<
   const picked = new Map<string, TrashRecord>();
   if (exact) picked.set(from, exact);
   else for (const r of rs) if (binPath(r).startsWith(`${from === '/' ? '' : from}/`) && !picked.has(binPath(r))) picked.set(binPath(r), r);
-  if (picked.size === 0) throw new MegafsError('E_NOT_FOUND', `nothing in the bin was at ${shown(from)} (megafs trash ls lists it)`);
+  if (picked.size === 0) throw new MegafsError('E_NOT_FOUND', `nothing in the bin was at ${escapeName(from)} (megafs trash ls lists it)`);
   const lines: string[] = [];
   for (const [path, r] of picked) {
     const dest = to === undefined ? path : exact ? to : `${to}${path.slice(from.length)}`;
-    await parents(vfs, dest);
-    if (await statOrNull(vfs, dest)) throw new MegafsError('EEXIST', `${shown(dest)} exists: restore it elsewhere with --to DEST`);
+    await makeParents(vfs, dest);
+    if (await statOrNull(vfs, dest)) throw new MegafsError('EEXIST', `${escapeName(dest)} exists: restore it elsewhere with --to DEST`);
     await vfs.binRestore!(r, dest);
-    lines.push(`restored ${shown(dest)} (${humanBytes(r.entry.size)}, removed ${formatInstant(r.deletedMs)})`);
+    lines.push(`restored ${escapeName(dest)} (${humanBytes(r.entry.size)}, removed ${formatInstant(r.deletedMs)})`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -7,9 +7,9 @@ import { escapeName } from '../format/names.js';
 import { MegafsError } from '../errors.js';
 import { PathResolver, pathStates } from '../drive/history.js';
 import { drivePath, parse } from './args.js';
-import { humanBytes } from './gc.js';
-import { withHistory } from './history-session.js';
-import { formatAgo, formatInstant } from './when.js';
+import { humanBytes } from './progress.js';
+import { withHistory, writeVersionRows } from './history-session.js';
+import { formatInstant } from './when.js';
 
 const USAGE = 'megafs versions PATH [--json] [--password-file F]';
 
@@ -29,16 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     version: Number(v.rootVersion), time: formatInstant(v.timeMs), timeMs: v.timeMs, device: v.deviceId.slice(0, 8),
     ...(e ? { state: 'present' as const, type: entryKind(e), size: e.size, mtimeMs: e.mtimeMs } : { state: 'absent' as const }),
   }));
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows)}\n`);
-    return 0;
-  }
-  const now = Date.now();
-  const width = Math.max(...rows.map((r) => String(r.version).length));
-  for (const r of rows) {
-    const what = r.state === 'absent' ? '(absent)'
-      : `${r.type === 'file' ? humanBytes(r.size!) : r.type}  modified ${formatInstant(r.mtimeMs!)}`;
-    process.stdout.write(`${String(r.version).padStart(width)}  ${r.time}  ${formatAgo(r.timeMs, now).padEnd(12)}  ${what}\n`);
-  }
+  writeVersionRows(rows, values.json === true, (r) => (r.state === 'absent' ? '(absent)'
+    : `${r.type === 'file' ? humanBytes(r.size!) : r.type}  modified ${formatInstant(r.mtimeMs!)}`));
   return 0;
 }

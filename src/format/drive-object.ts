@@ -28,10 +28,14 @@ export const PAGE_MAX_RECORDS = 256;
 /** A retention setting with no bound ("unlimited") is stored as 2^53 - 1. */
 export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
+/** The retention policy (src/vfs/retention.ts applies it). */
 export interface RetentionFields {
-  /** How long a deleted or overwritten entry stays in the bin (ms). */
+  /** How long a deleted or overwritten entry stays in the bin, in ms (Infinity: forever). */
   trashMs: number;
+  /** Every snapshot this close to the newest one is kept, in ms (Infinity: all). */
   keepWithinMs: number;
+  /** How many of the most recent hours, days, ISO weeks, months (UTC) that have snapshots
+   *  keep their newest snapshot; 0 turns a rule off, Infinity keeps one for every bucket. */
   hourly: number;
   daily: number;
   weekly: number;

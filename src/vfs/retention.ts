@@ -2,24 +2,15 @@
 // was deleted. The snapshot rules are restic's `forget --keep-within/--keep-hourly/
 // --keep-daily/--keep-weekly/--keep-monthly`; the policy is one line of text a user sets,
 // e.g. "within=24h,hourly=168,daily=30,weekly=8,monthly=12,trash=30d". Pure: no I/O.
+import type { RetentionFields } from '../format/drive-object.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, parseDuration } from '../format/duration.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-export interface RetentionPolicy {
-  /** How long a deleted or overwritten entry stays in the bin, in ms (Infinity: forever). */
-  trashMs: number;
-  /** Every snapshot this close to the newest one is kept, in ms (Infinity: all). */
-  keepWithinMs: number;
-  /** How many of the most recent hours, days, ISO weeks, months (UTC) that have snapshots
-   *  keep their newest snapshot; 0 turns a rule off, Infinity keeps one for every bucket. */
-  hourly: number;
-  daily: number;
-  weekly: number;
-  monthly: number;
-}
+/** The policy as the DRIVE object stores it (docs/format.md "Format version 3"). */
+export type RetentionPolicy = RetentionFields;
 
 /** Everything for a day, then one an hour for a week, one a day for a month; a 30-day bin. */
 export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({

@@ -14,6 +14,7 @@ import { collect } from '../../src/drive/gc.js';
 import { binPath } from '../../src/vfs/bin.js';
 import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { readWhole } from '../helpers/vfs-read.js';
 
 const MiB = 1 << 20;
 
@@ -33,20 +34,6 @@ async function write(v: VfsHandle, path: string, data: Uint8Array, flags = fsc.O
   const fh = (await v.lookup!(path)) ? await v.open(path, flags) : await v.create(path, 0o644, flags);
   await v.write(fh, data, 0);
   await v.release(fh);
-}
-
-async function read(v: VfsHandle, path: string): Promise<Buffer> {
-  const size = (await v.getattr(path)).size;
-  const fh = await v.open(path, fsc.O_RDONLY);
-  const buf = Buffer.alloc(size);
-  let at = 0;
-  while (at < size) {
-    const n = await v.read(fh, buf.subarray(at), size - at, at);
-    if (n === 0) break;
-    at += n;
-  }
-  await v.release(fh);
-  return buf;
 }
 
 test('bin: unlink, rename over and O_TRUNC put the old content in the bin; a restore brings it back and drops the record', async (t) => {
@@ -81,9 +68,9 @@ test('bin: unlink, rename over and O_TRUNC put the old content in the bin; a res
   await t.throwsAsync(v.binRestore!(seen.find((r) => binPath(r) === '/d/c.txt')!, '/d/c.txt'), { code: 'EEXIST' });
   await v.close();
   v = await w.open('three');
-  t.true((await read(v, '/a.bin')).equals(a));
-  t.true((await read(v, '/b-old.bin')).equals(b));
-  t.is((await read(v, '/b.bin')).length, 1000);
+  t.true((await readWhole(v, '/a.bin')).equals(a));
+  t.true((await readWhole(v, '/b-old.bin')).equals(b));
+  t.is((await readWhole(v, '/b.bin')).length, 1000);
   t.deepEqual((await v.binRecords!()).map(binPath), ['/d/c.txt']);
   await v.binEmpty!(() => true);
   t.deepEqual(await v.binRecords!(), []);
@@ -155,7 +142,7 @@ test('bin: the collector keeps what the bin names, whatever the versions; emptie
   v = await w.open('two');
   const [rec] = await v.binRecords!();
   await v.binRestore!(rec, '/back.bin');
-  t.true((await read(v, '/back.bin')).equals(big), 'the bin entry reads after a collection');
+  t.true((await readWhole(v, '/back.bin')).equals(big), 'the bin entry reads after a collection');
   await v.unlink('/back.bin');
   await v.binEmpty!(() => true);
   await v.close();

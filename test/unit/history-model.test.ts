@@ -25,6 +25,7 @@ import { toHex } from '../../src/format/bytes.js';
 import { openVfs, type VfsHandle } from '../../src/vfs/index.js';
 import type { TreeIo } from '../../src/vfs/tree-io.js';
 import { MemoryStore } from '../helpers/memory-store.js';
+import { readWhole } from '../helpers/vfs-read.js';
 
 type Dev = 0 | 1;
 type Action =
@@ -52,20 +53,6 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 const pathOf = (d: Dev, file: number): string => `/d${d}/f${file}`;
-
-async function readAll(v: VfsHandle, path: string): Promise<Buffer> {
-  const size = (await v.getattr(path)).size;
-  const fh = await v.open(path, fsc.O_RDONLY);
-  const buf = Buffer.alloc(size);
-  let at = 0;
-  while (at < size) {
-    const n = await v.read(fh, buf.subarray(at), size - at, at);
-    if (n === 0) break;
-    at += n;
-  }
-  await v.release(fh);
-  return buf;
-}
 
 async function bytesOf(io: TreeIo, fetch: (id: string) => Promise<Uint8Array>, e: TreeEntry): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -158,7 +145,7 @@ test('history model: two devices, writes, deletes, restores, shares, crashes and
             const has = (await vs[d].lookup!(p)) !== null;
             if (!want) { if (has) t.fail(`${when}: ${p} is on device ${d} but was removed`); continue; }
             if (!has) { t.fail(`${when}: ${p} is missing on device ${d}`); continue; }
-            if (!(await readAll(vs[d], p)).equals(want)) t.fail(`${when}: ${p} reads other bytes on device ${d}`);
+            if (!(await readWhole(vs[d], p)).equals(want)) t.fail(`${when}: ${p} reads other bytes on device ${d}`);
           }
         }
       };
@@ -188,7 +175,7 @@ test('history model: two devices, writes, deletes, restores, shares, crashes and
             const rec = (await v.binRecords!()).find((r) => binPath(r).startsWith(`/d${a.dev}/`) && !live.has(binPath(r)));
             if (!rec) break;
             await v.binRestore!(rec, binPath(rec));
-            live.set(binPath(rec), await readAll(v, binPath(rec)));
+            live.set(binPath(rec), await readWhole(v, binPath(rec)));
             if (!(given.get(binPath(rec)) ?? []).some((g) => g.equals(live.get(binPath(rec))!))) t.fail(`a restore of ${binPath(rec)} gave bytes it was never given`);
             break;
           }
